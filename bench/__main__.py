@@ -1,0 +1,63 @@
+"""Benchmarks: `make bench` (python -m bench). Each prints its figures beside a
+plain-SQL baseline run on the same machine, in the same run, on the same data.
+
+    python -m bench                  # all, at a modest scale (about 10 minutes)
+    python -m bench ledger_writes    # earn and redeem, services vs plain SQL
+    python -m bench expire           # expire_points at the issue's scale (--quick: 1/50)
+    python -m bench generate         # only load a ledger (to look at it)
+
+PostgreSQL only (DATABASE_URL); the benchmarks drop, create and migrate a
+database of their own on that server (`--database`, default loyalty_bench).
+"""
+
+import argparse
+import sys
+
+from . import database
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--database",
+        default=database.DEFAULT_NAME,
+        help="the benchmark database (dropped and re-created), default %(default)s",
+    )
+    commands = parser.add_subparsers(dest="command")
+    from . import arguments
+
+    arguments.add_all(commands)
+    return parser
+
+
+def main(argv: list[str]) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv or ["all"])
+    command = args.command or "all"
+    url = database.bench_url(args.database)
+    internal = command.startswith("_")
+    if not internal:
+        database.say(f"benchmark database: {args.database} (dropped and re-created)")
+        database.recreate(url)
+    database.setup_django(url, migrate=not internal)
+    # Imported only now: they import models, which needs Django set up.
+    if command == "generate":
+        from . import generate
+
+        generate.main(args)
+        return
+    from . import arguments, expire, ledger_writes
+
+    if command == "ledger_writes":
+        ledger_writes.main(args)
+    elif command == "expire":
+        expire.main(args)
+    elif command == "_expire_job":
+        expire.job_child(args)
+    else:
+        ledger_writes.main(arguments.for_all(args, "ledger_writes"))
+        expire.main(arguments.for_all(args, "expire"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,84 @@
+"""The command line of `python -m bench`, kept free of Django imports: it is read
+before Django is set up (the database it is set up with depends on it)."""
+
+import argparse
+import datetime as dt
+
+# The issue's scale for expire_points: 5 million lots of which 1 million are due.
+EXPIRE_MEMBERS = 500_000
+EXPIRE_LOTS_PER_MEMBER = 10
+EXPIRE_DUE_FRACTION = 0.2
+QUICK = 50  # --quick divides the scale by this
+ALL_EXPIRE_SCALE = 0.1  # `python -m bench` (all): expire at a tenth of the issue's scale
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part]
+
+
+def _floats(text: str) -> list[float]:
+    return [float(part) for part in text.split(",") if part]
+
+
+def _words(text: str) -> list[str]:
+    return [part for part in text.split(",") if part]
+
+
+def _generate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--lots-per-member", type=int, default=10)
+    parser.add_argument("--due-fraction", type=float, default=0.2)
+    parser.add_argument(
+        "--hot-lots", type=int, default=0, help="lots of member 1 (default: as any)"
+    )
+    parser.add_argument("--no-orders", action="store_true", help="do not load orders")
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
+
+
+def _ledger_writes(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--lots-per-member", type=int, default=5)
+    parser.add_argument("--threads", type=_ints, default=[1, 4, 16], help="e.g. 1,4,16")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument("--operations", type=_words, default=["earn", "redeem"])
+    parser.add_argument("--targets", type=_words, default=["random", "hot"])
+
+
+def _expire(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--members", type=int, default=EXPIRE_MEMBERS)
+    parser.add_argument("--lots-per-member", type=int, default=EXPIRE_LOTS_PER_MEMBER)
+    parser.add_argument("--due-fraction", type=float, default=EXPIRE_DUE_FRACTION)
+    parser.add_argument(
+        "--sizes",
+        type=_floats,
+        default=[0.2, 1.0],
+        help="fractions of the scale to run at, smallest first (memory as data grows)",
+    )
+    parser.add_argument("--chunk-size", type=int, default=None, help="default: the job's")
+    parser.add_argument("--quick", action="store_true", help=f"1/{QUICK} of the scale")
+    parser.add_argument("--no-orders", action="store_true", help="do not load orders")
+
+
+def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    _generate(commands.add_parser("generate", help="load a ledger at a chosen scale"))
+    _ledger_writes(commands.add_parser("ledger_writes", help="earn and redeem, tx/s"))
+    _expire(commands.add_parser("expire", help="the expire_points job vs one statement"))
+    everything = commands.add_parser("all", help="every benchmark at a modest scale (default)")
+    everything.add_argument("--quick", action="store_true", help="smaller and shorter still")
+    child = commands.add_parser("_expire_job")  # internal: the job alone, in a child process
+    child.add_argument("--as-of", type=dt.date.fromisoformat, required=True)
+    child.add_argument("--chunk-size", type=int, default=None)
+
+
+def for_all(args: argparse.Namespace, command: str) -> argparse.Namespace:
+    """The arguments `all` runs `command` with: its defaults, expire scaled down."""
+    parser = argparse.ArgumentParser()
+    {"ledger_writes": _ledger_writes, "expire": _expire}[command](parser)
+    defaults = parser.parse_args([])
+    quick = getattr(args, "quick", False)
+    if command == "expire":
+        defaults.members = int(EXPIRE_MEMBERS * ALL_EXPIRE_SCALE)
+        defaults.quick = quick
+    elif quick:
+        defaults.duration = 2.0
+    return defaults

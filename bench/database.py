@@ -1,0 +1,97 @@
+"""The benchmarks' own PostgreSQL database and Django set-up.
+
+The benchmarks never run on the developer's data: they take the server from
+DATABASE_URL and use a database of their own on it (`loyalty_bench` unless told
+otherwise), dropped and migrated afresh at the start of every run so that every
+run starts from the same state (no bloat or statistics left by an earlier run).
+Nothing here imports Django models: it runs before `django.setup()`.
+"""
+
+import os
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+import environ
+import psycopg
+from psycopg import sql
+
+DEFAULT_NAME = "loyalty_bench"
+HINT = "DATABASE_URL=postgres://postgres@127.0.0.1:5432/loyalty_bench make bench"
+
+
+class NotPostgres(SystemExit):
+    pass
+
+
+def bench_url(name: str) -> str:
+    """DATABASE_URL with its database replaced by `name`; refuses anything but
+    PostgreSQL with the command that would work."""
+    url = os.environ.get("DATABASE_URL", "")
+    engine = environ.Env.db_url_config(url)["ENGINE"] if url else "sqlite"
+    if "postgresql" not in engine:
+        raise NotPostgres(
+            "The benchmarks need PostgreSQL (row locks, COPY, concurrent connections); "
+            f"DATABASE_URL is {'unset (SQLite)' if not url else repr(url)}.\n"
+            f"Run them as:\n    {HINT}\n"
+            f"They use a database of their own on that server ({DEFAULT_NAME}), "
+            "dropped and re-created on every run."
+        )
+    if "bench" not in name:
+        raise SystemExit(
+            f"The benchmark database is dropped on every run; {name!r} does not look "
+            "like one (its name must contain 'bench')."
+        )
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def connect_params(url: str) -> dict[str, object]:
+    config = environ.Env.db_url_config(url)
+    params: dict[str, object] = {
+        "dbname": config["NAME"],
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+        "host": config.get("HOST") or None,
+        "port": config.get("PORT") or None,
+    }
+    return {key: value for key, value in params.items() if value is not None}
+
+
+def recreate(url: str) -> None:
+    """Drop and create the benchmark database (connected to the server's
+    `postgres` database meanwhile)."""
+    params = connect_params(url)
+    name = str(params["dbname"])
+    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def setup_django(url: str, *, migrate: bool) -> None:
+    """Point Django at the benchmark database, with Celery eager (no broker: the
+    job runs in this process) and without DEBUG's query log (it would grow with
+    every statement and distort both time and memory)."""
+    os.environ["DATABASE_URL"] = url
+    os.environ["CELERY_BROKER_URL"] = ""  # "" rather than unset: a .env cannot put one back
+    os.environ["DJANGO_SETTINGS_MODULE"] = "loyalty_site.settings"
+    import django
+    from django.conf import settings
+
+    django.setup()
+    settings.DEBUG = False
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+
+
+def psycopg_connect(*, autocommit: bool = False) -> psycopg.Connection:
+    """A plain psycopg connection to the database Django uses (the baselines')."""
+    return psycopg.connect(**connect_params(os.environ["DATABASE_URL"]), autocommit=autocommit)
+
+
+def say(message: str = "") -> None:
+    print(message, flush=True)
+    sys.stdout.flush()

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class CampaignsConfig(AppConfig):
+    name = "campaigns"
+
+    def ready(self) -> None:
+        from members.shopify import TOPIC_ORDERS_CREATE, TOPIC_REFUNDS_CREATE
+        from members.webhooks import register_shopify_handler
+
+        from .shopify import order_from_shopify, refund_from_shopify
+
+        register_shopify_handler(TOPIC_ORDERS_CREATE, order_from_shopify)
+        register_shopify_handler(TOPIC_REFUNDS_CREATE, refund_from_shopify)

@@ -1,0 +1,415 @@
+"""What orders, refunds and actions earn: the rules that combine the layers below
+(members' facts, the points ledger) live here, at the top, so tiers and
+campaigns can add to an order's points without an import cycle.
+
+Each write is idempotent by the shop's id (order_id, refund_id, event_id): the
+same id with the same request answers as the first time; with another request
+it is a conflict (409), and nothing is written.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from batch.services import program_zone
+from members.api_errors import ApiError
+from members.models import ApiKey, Member, Order, OrderLine, Refund, RefundLine, ShopifyShop
+from members.money import currency_exponent
+from members.services import member_enrol
+from points.errors import PointsError
+from points.models import Entry
+from points.services import Source, lock_account, points_earn, points_reverse
+
+from .models import Event, OrderPoints
+
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku: str
+    category: str
+    quantity: int
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class CustomerInput:
+    external_id: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    order_id: str
+    placed_at: dt.datetime
+    currency: str
+    total_minor: int
+    lines: list[LineInput] = field(default_factory=list)
+    shipping_minor: int = 0
+    member_number: str | None = None
+    customer: CustomerInput | None = None
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    order_id: str
+    member: str
+    points: int
+    pending_until: dt.date | None
+    rules: list[str]
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund_id: str
+    order_id: str
+    points_reversed: int
+
+
+@dataclass(frozen=True)
+class EventResult:
+    event_id: str
+    points: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Earning:
+    points: int
+    rules: list[str]
+
+
+def _conflict(what: str) -> ApiError:
+    return ApiError(409, "conflict", f"{what} was already reported with other data.")
+
+
+def _points_error(error: PointsError) -> ApiError:
+    return ApiError(error.status, error.code, error.message)
+
+
+def _member_for(data: OrderInput) -> Member:
+    if data.member_number:
+        member = Member.objects.filter(number=data.member_number).first()
+        if member is None:
+            raise ApiError(
+                404, "not_found", f"No member has the number {data.member_number[:20]!r}."
+            )
+        return member
+    if data.customer and (data.customer.external_id or data.customer.email):
+        member, _created = member_enrol(
+            external_id=data.customer.external_id, email=data.customer.email
+        )
+        return member
+    raise ApiError(
+        422,
+        "invalid",
+        "Name the member: `member` (a member number) or `customer` (external_id, email).",
+        {"member": "Required when there is no customer."},
+    )
+
+
+def _check_transacting(member: Member) -> None:
+    if member.status in (Member.Status.FROZEN, Member.Status.CLOSED):
+        raise ApiError(403, "member_inactive", f"Member {member.number} is {member.status}.", {})
+
+
+def _check_order(data: OrderInput) -> None:
+    if data.currency != settings.PROGRAM_CURRENCY:
+        raise ApiError(
+            422,
+            "unsupported_currency",
+            f"The programme runs in {settings.PROGRAM_CURRENCY}; this order is in {data.currency}.",
+            {"currency": f"Must be {settings.PROGRAM_CURRENCY}."},
+        )
+    if data.placed_at > timezone.now() + FUTURE_TOLERANCE:
+        raise ApiError(
+            422,
+            "invalid",
+            "An order cannot be placed in the future.",
+            {"placed_at": "In the future."},
+        )
+    if sum(line.amount_minor for line in data.lines) + data.shipping_minor > data.total_minor:
+        raise ApiError(
+            422,
+            "invalid",
+            "The lines and shipping add up to more than the order's total.",
+            {"total": "Less than the lines and shipping."},
+        )
+
+
+def _net_minor(data: OrderInput) -> int:
+    """What points are earned on: the lines after discounts, or the total less
+    shipping when the shop sends no lines."""
+    if data.lines:
+        return sum(line.amount_minor for line in data.lines)
+    return data.total_minor - data.shipping_minor
+
+
+def order_earning(*, order: Order) -> Earning:
+    """The points an order earns: the base rate on its net amount, rounded down
+    to whole currency units."""
+    units = order.total_minor // 10 ** currency_exponent(order.currency)
+    return Earning(points=units * settings.POINTS_PER_CURRENCY_UNIT, rules=["base"])
+
+
+def _order_result(order: Order) -> OrderResult:
+    earning = OrderPoints.objects.get(order=order)
+    return OrderResult(
+        order_id=order.order_id,
+        member=order.member.number,
+        points=earning.points,
+        pending_until=(
+            earning.pending_until.astimezone(program_zone()).date()
+            if earning.pending_until
+            else None
+        ),
+        rules=list(earning.rules),
+    )
+
+
+def _order_replay(order_id: str, fingerprint: str) -> OrderResult | None:
+    order = Order.objects.select_related("member", "earning").filter(order_id=order_id).first()
+    if order is None:
+        return None
+    if order.fingerprint != fingerprint:
+        raise _conflict(f"Order {order_id}")
+    return _order_result(order)
+
+
+def order_record(
+    *,
+    data: OrderInput,
+    fingerprint: str,
+    api_key: ApiKey | None = None,
+    shopify_shop: ShopifyShop | None = None,
+) -> tuple[OrderResult, bool]:
+    """Record a paid order and credit its points, pending for the return window.
+    Returns (result, created): a retry gets the first result and False."""
+    if (earlier := _order_replay(data.order_id, fingerprint)) is not None:
+        return earlier, False
+    _check_order(data)
+    member = _member_for(data)
+    _check_transacting(member)
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                order_id=data.order_id,
+                member=member,
+                placed_at=data.placed_at,
+                currency=data.currency,
+                total_minor=_net_minor(data),
+                shipping_minor=data.shipping_minor,
+                api_key=api_key,
+                shopify_shop=shopify_shop,
+                fingerprint=fingerprint,
+            )
+            OrderLine.objects.bulk_create(
+                OrderLine(
+                    order=order,
+                    sku=line.sku,
+                    category=line.category,
+                    quantity=line.quantity,
+                    amount_minor=line.amount_minor,
+                )
+                for line in data.lines
+            )
+            earning = order_earning(order=order)
+            if member.status != Member.Status.ACTIVE:
+                earning = Earning(points=0, rules=[])
+            release = data.placed_at + dt.timedelta(days=settings.RETURN_WINDOW_DAYS)
+            pending_until = release if release > timezone.now() else None
+            if earning.points:
+                points_earn(
+                    member=member,
+                    points=earning.points,
+                    source=Source(Entry.Source.ORDER, order.order_id),
+                    key=f"order:{order.order_id}",
+                    available_from=pending_until,
+                    effective_at=data.placed_at,
+                )
+            OrderPoints.objects.create(
+                order=order,
+                points=earning.points,
+                pending_until=pending_until if earning.points else None,
+                rules=earning.rules,
+            )
+    except IntegrityError:
+        if (earlier := _order_replay(data.order_id, fingerprint)) is not None:
+            return earlier, False
+        raise
+    except PointsError as error:
+        raise _points_error(error) from error
+    return _order_result(order), True
+
+
+def _refund_replay(refund_id: str, order_id: str, fingerprint: str) -> RefundResult | None:
+    refund = Refund.objects.select_related("order").filter(refund_id=refund_id).first()
+    if refund is None:
+        return None
+    if refund.fingerprint != fingerprint or refund.order.order_id != order_id:
+        raise _conflict(f"Refund {refund_id}")
+    entry = Entry.objects.filter(
+        member_id=refund.order.member_id, idempotency_key=f"refund:{refund_id}"
+    ).first()
+    reversed_points = -(entry.amount + entry.pending_change) if entry else 0
+    return RefundResult(refund_id=refund_id, order_id=order_id, points_reversed=reversed_points)
+
+
+def refund_record(
+    *,
+    order_id: str,
+    refund_id: str,
+    amount_minor: int,
+    lines: list[LineInput],
+    fingerprint: str,
+    api_key: ApiKey | None = None,
+    shopify_shop: ShopifyShop | None = None,
+) -> tuple[RefundResult, bool]:
+    """Record a refund and take back the points it undoes: the order's points in
+    the proportion of the money refunded so far, so that refunds adding up to the
+    order's total take back exactly what it earned."""
+    if (earlier := _refund_replay(refund_id, order_id, fingerprint)) is not None:
+        return earlier, False
+    try:
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update()
+                .select_related("member")
+                .filter(order_id=order_id)
+                .first()
+            )
+            if order is None:
+                raise ApiError(404, "not_found", f"No order has the id {order_id[:100]!r}.")
+            refunded = order.refunds.aggregate(total=Sum("amount_minor"))["total"] or 0
+            if refunded + amount_minor > order.total_minor:
+                raise ApiError(
+                    422,
+                    "refund_exceeds_order",
+                    f"Order {order_id} has {order.total_minor - refunded} minor units left "
+                    "to refund.",
+                    {"amount": "More than what is left to refund."},
+                )
+            refund = Refund.objects.create(
+                refund_id=refund_id,
+                order=order,
+                amount_minor=amount_minor,
+                api_key=api_key,
+                shopify_shop=shopify_shop,
+                fingerprint=fingerprint,
+            )
+            RefundLine.objects.bulk_create(
+                RefundLine(
+                    refund=refund,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    amount_minor=line.amount_minor,
+                )
+                for line in lines
+            )
+            earned = OrderPoints.objects.get(order=order).points
+            total = order.total_minor or 1
+            points = earned * (refunded + amount_minor) // total - earned * refunded // total
+            if points:
+                points_reverse(
+                    member=order.member,
+                    of_source=Source(Entry.Source.ORDER, order_id),
+                    points=points,
+                    source=Source(Entry.Source.REFUND, refund_id),
+                    key=f"refund:{refund_id}",
+                    reason=f"refund of order {order_id}",
+                )
+    except IntegrityError:
+        if (earlier := _refund_replay(refund_id, order_id, fingerprint)) is not None:
+            return earlier, False
+        raise
+    except PointsError as error:
+        raise _points_error(error) from error
+    return RefundResult(refund_id=refund_id, order_id=order_id, points_reversed=points), True
+
+
+def _event_replay(event_id: str, fingerprint: str) -> EventResult | None:
+    event = Event.objects.filter(event_id=event_id).first()
+    if event is None:
+        return None
+    if event.fingerprint != fingerprint:
+        raise _conflict(f"Event {event_id}")
+    return EventResult(event_id=event_id, points=event.points, reason=event.reason)
+
+
+def event_record(
+    *,
+    member: Member,
+    event_id: str,
+    type: str,
+    occurred_at: dt.datetime,
+    fingerprint: str,
+    api_key: ApiKey | None = None,
+) -> tuple[EventResult, bool]:
+    """Record an action and credit its points, up to the member's daily cap for
+    that kind of action; past the cap it is recorded and earns 0, saying why."""
+    rule = settings.EVENT_RULES.get(type)
+    if rule is None:
+        raise ApiError(
+            422,
+            "invalid",
+            f"Unknown event type {type[:30]!r}.",
+            {"type": f"One of: {', '.join(sorted(settings.EVENT_RULES))}."},
+        )
+    if occurred_at > timezone.now() + FUTURE_TOLERANCE:
+        raise ApiError(
+            422,
+            "invalid",
+            "An event cannot happen in the future.",
+            {"occurred_at": "In the future."},
+        )
+    if (earlier := _event_replay(event_id, fingerprint)) is not None:
+        return earlier, False
+    _check_transacting(member)
+    local_day = occurred_at.astimezone(program_zone()).date()
+    day_start = dt.datetime.combine(local_day, dt.time.min, tzinfo=program_zone())
+    try:
+        with transaction.atomic():
+            lock_account(member_id=member.pk)
+            earned_today = Event.objects.filter(
+                member=member,
+                type=type,
+                points__gt=0,
+                occurred_at__gte=day_start,
+                occurred_at__lt=day_start + dt.timedelta(days=1),
+            ).count()
+            points, reason = rule["points"], ""
+            if member.status != Member.Status.ACTIVE:
+                points, reason = 0, "member_restricted"
+            elif earned_today >= rule["daily_cap"]:
+                points, reason = 0, "daily_cap"
+            Event.objects.create(
+                event_id=event_id,
+                member=member,
+                type=type,
+                occurred_at=occurred_at,
+                points=points,
+                reason=reason,
+                fingerprint=fingerprint,
+                api_key=api_key,
+            )
+            if points:
+                points_earn(
+                    member=member,
+                    points=points,
+                    source=Source(Entry.Source.EVENT, event_id),
+                    key=f"event:{event_id}",
+                    effective_at=occurred_at,
+                    reason=type,
+                )
+    except IntegrityError:
+        if (earlier := _event_replay(event_id, fingerprint)) is not None:
+            return earlier, False
+        raise
+    except PointsError as error:
+        raise _points_error(error) from error
+    return EventResult(event_id=event_id, points=points, reason=reason), True

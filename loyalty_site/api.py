@@ -1,0 +1,138 @@
+"""The shop's API, v1: one NinjaAPI under /api/v1/ that mounts each app's router,
+authenticates every call with an API key (`request.auth` is the ApiKey) and answers
+every error as {"error": {"code", "message", "fields"}}.
+
+OpenAPI at /api/v1/openapi.json, browsable docs at /api/v1/docs.
+"""
+
+import json
+import logging
+from collections.abc import Mapping
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+from ninja.security import HttpBearer
+
+from campaigns.api import router as campaigns_router
+from members.api import router as members_router
+from members.api_errors import ApiError, error_body, validation_error_fields
+from members.models import ApiKey
+from members.money import MoneyError
+from members.services import api_key_authenticate
+from points.api import router as points_router
+
+logger = logging.getLogger(__name__)
+
+HTTP_ERROR_CODES = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "throttled",
+}
+# Where an input came from, as ninja reports it: dropped from the field names.
+PARAM_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+class StrictJsonParser(Parser):
+    """JSON as the RFC says it: Python's NaN and Infinity extensions are refused."""
+
+    def parse_body(self, request: HttpRequest) -> dict:
+        return json.loads(request.body, parse_constant=_reject_constant)
+
+
+class ApiKeyBearer(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
+        return api_key_authenticate(key=token)
+
+
+api = NinjaAPI(
+    title="Loyalty shop API",
+    version="1",
+    description="Enrol members, report orders and refunds, spend points at checkout.",
+    urls_namespace="api-v1",
+    auth=ApiKeyBearer(),
+    parser=StrictJsonParser(),
+)
+api.add_router("", members_router)
+api.add_router("", points_router)
+api.add_router("", campaigns_router)
+
+
+def _error(
+    request: HttpRequest,
+    status: int,
+    code: str,
+    message: str,
+    fields: Mapping[str, str] | None = None,
+) -> HttpResponse:
+    return api.create_response(request, error_body(code, message, fields), status=status)
+
+
+def _field_name(loc: tuple | list) -> str:
+    parts = list(loc)
+    if parts and parts[0] in PARAM_SOURCES:
+        source = parts.pop(0)
+        if source == "body" and parts:
+            parts.pop(0)  # the endpoint's parameter name, not part of the JSON
+    return ".".join(str(part) for part in parts) or "body"
+
+
+@api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, exc.message, exc.fields)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, str] = {}
+    for error in exc.errors:
+        name = _field_name(error.get("loc", ()))
+        fields[name] = f"{fields[name]} {error['msg']}" if name in fields else error["msg"]
+    return _error(request, 422, "invalid", "The request is not valid.", fields)
+
+
+@api.exception_handler(DjangoValidationError)
+def _django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    fields = validation_error_fields(exc)
+    return _error(request, 422, "invalid", "The request is not valid.", fields)
+
+
+@api.exception_handler(MoneyError)
+def _money_error(request: HttpRequest, exc: MoneyError) -> HttpResponse:
+    fields = {exc.field: exc.message} if exc.field else {}
+    return _error(request, 422, exc.code, exc.message, fields)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    message = "Send a valid API key: Authorization: Bearer <key>."
+    return _error(request, 401, "unauthenticated", message)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:  # django-ninja could not parse the body
+        return _error(request, 400, "invalid", "The body is not JSON.", {"body": "Not JSON."})
+    code = HTTP_ERROR_CODES.get(exc.status_code, "error")
+    return _error(request, exc.status_code, code, exc.message)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", "Not found.")
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
+    return _error(request, 500, "server_error", "Something went wrong on our side.")

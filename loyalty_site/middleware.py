@@ -1,0 +1,34 @@
+"""The shop API answers errors in JSON even where Django, not the API, answers:
+an unknown path under /api/ (Django's 404 page) or a method the path does not take
+(django-ninja's plain-text 405)."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from members.api_errors import error_body
+
+API_PREFIX = "/api/"
+REWRITTEN = {
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "This path does not take that method."),
+}
+
+
+class ApiJsonErrorsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code in REWRITTEN
+            and request.path.startswith(API_PREFIX)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            code, message = REWRITTEN[response.status_code]
+            json_response = JsonResponse(error_body(code, message), status=response.status_code)
+            if response.has_header("Allow"):
+                json_response["Allow"] = response["Allow"]
+            return json_response
+        return response

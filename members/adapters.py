@@ -1,0 +1,34 @@
+"""django-allauth's hooks into the members app: a sign-up creates the member in the
+same transaction, a confirmed e-mail marks the member verified, and a frozen or
+closed member cannot log in."""
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+
+from .models import Member, User
+from .services import member_create, member_mark_verified
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def save_user(self, request: HttpRequest, user: User, form: Any, commit: bool = True) -> User:
+        with transaction.atomic():
+            user = super().save_user(request, user, form, commit=True)
+            member_create(user=user, language=getattr(request, "LANGUAGE_CODE", ""))
+        return user
+
+    def confirm_email(self, request: HttpRequest, email_address: Any) -> bool:
+        confirmed = super().confirm_email(request, email_address)
+        member = Member.objects.filter(user_id=email_address.user_id).first()
+        if member is not None and email_address.primary:
+            member_mark_verified(member=member)
+        return confirmed
+
+    def pre_login(self, request: HttpRequest, user: User, **kwargs: Any) -> HttpResponse | None:
+        if Member.objects.filter(
+            user=user, status__in=[Member.Status.FROZEN, Member.Status.CLOSED]
+        ).exists():
+            return self.respond_user_inactive(request, user)
+        return super().pre_login(request, user, **kwargs)

@@ -1,0 +1,50 @@
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import Member
+from .services import member_update_profile
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    birthday = forms.DateField(
+        label=_("Birthday"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("You can set it once; after that, ask us to correct it."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("As my browser says")), *settings.LANGUAGES],
+        required=False,
+    )
+    marketing_email = forms.BooleanField(label=_("Offers by e-mail"), required=False)
+    marketing_sms = forms.BooleanField(label=_("Offers by SMS"), required=False)
+
+    def __init__(self, *args: object, member: Member, **kwargs: object) -> None:
+        self.member = member
+        kwargs.setdefault(
+            "initial",
+            {
+                "first_name": member.user.first_name,
+                "last_name": member.user.last_name,
+                "birthday": member.birthday,
+                "language": member.language,
+                "marketing_email": member.marketing_email_at is not None,
+                "marketing_sms": member.marketing_sms_at is not None,
+            },
+        )
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if member.birthday is not None:
+            self.fields["birthday"].disabled = True
+
+    def save(self) -> Member | None:
+        """Apply the edit through the service; a rule it refuses becomes a form error."""
+        try:
+            return member_update_profile(member=self.member, **self.cleaned_data)
+        except ValidationError as error:
+            self.add_error(None, error)
+            return None

@@ -1,0 +1,250 @@
+from typing import ClassVar
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str | None, password: str | None, **extra: object) -> "User":
+        user = self.model(email=self.normalize_email(email) if email else None, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(
+        self, email: str | None = None, password: str | None = None, **extra: object
+    ) -> "User":
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> "User":
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A login. E-mail is the identifier; a customer enrolled by the shop without an
+    e-mail has none until they sign up."""
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField(  # type: ignore[assignment]
+        _("e-mail address"), unique=True, null=True, blank=True
+    )
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    objects = UserManager()  # type: ignore[assignment,misc]
+
+    def __str__(self) -> str:
+        return self.email or f"user {self.pk}"
+
+
+class Member(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        RESTRICTED = "restricted", _("Restricted")
+        FROZEN = "frozen", _("Frozen")
+        CLOSED = "closed", _("Closed")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    number = models.CharField(_("member number"), max_length=9, unique=True, editable=False)
+    external_id = models.CharField(
+        _("shop's customer id"), max_length=100, unique=True, null=True, blank=True
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    phone = models.CharField(_("phone"), max_length=32, blank=True, db_index=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    birthday_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    joined_at = models.DateTimeField(default=timezone.now, editable=False)
+    email_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    referral_code = models.CharField(max_length=12, unique=True, editable=False)
+    language = models.CharField(
+        _("preferred language"), max_length=10, choices=settings.LANGUAGES, blank=True
+    )
+    marketing_email_at = models.DateTimeField(
+        _("e-mail marketing consent given at"), null=True, blank=True
+    )
+    marketing_sms_at = models.DateTimeField(
+        _("SMS marketing consent given at"), null=True, blank=True
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+
+class ApiKey(models.Model):
+    """A shop's key to the API. Only the SHA-256 of the key is stored; the key itself
+    is shown once, when it is created. `prefix` identifies it to staff."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=8, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API key")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ShopifyShop(models.Model):
+    """A connected Shopify store whose webhooks are accepted."""
+
+    name = models.CharField(max_length=100)
+    domain = models.CharField(
+        max_length=255, unique=True, help_text=_("The store's domain, e.g. my-shop.myshopify.com.")
+    )
+    webhook_secret = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text=_(
+            "The key Shopify signs webhooks with (the app's client secret). Empty: the "
+            "SHOPIFY_WEBHOOK_SECRET setting is used."
+        ),
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("Shopify shop")
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class WebhookDelivery(models.Model):
+    """A webhook event taken in. Shopify may deliver one event several times; the
+    unique (shop, event_id) makes the repeats do nothing."""
+
+    shop = models.ForeignKey(ShopifyShop, on_delete=models.PROTECT)
+    topic = models.CharField(max_length=50)
+    event_id = models.CharField(max_length=100)
+    webhook_id = models.CharField(max_length=100, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "event_id"], name="webhook_delivery_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.event_id}"
+
+
+class Order(models.Model):
+    """A paid order as the shop reported it: the fact its points come from. Amounts
+    are in minor units of `currency`; `total_minor` is the net the points are based
+    on (lines after discounts, no shipping)."""
+
+    order_id = models.CharField(_("shop's order id"), max_length=100, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
+    placed_at = models.DateTimeField()
+    currency = models.CharField(max_length=3)
+    total_minor = models.BigIntegerField()
+    shipping_minor = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT)
+    shopify_shop = models.ForeignKey(ShopifyShop, null=True, blank=True, on_delete=models.PROTECT)
+    fingerprint = models.CharField(
+        max_length=64, help_text=_("SHA-256 of the canonical request: a retry or a clash?")
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "placed_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(total_minor__gte=0), name="order_total_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(shipping_minor__gte=0), name="order_shipping_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_id
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=100, blank=True)
+    category = models.CharField(max_length=100, blank=True)
+    quantity = models.PositiveIntegerField()
+    amount_minor = models.BigIntegerField(help_text=_("The line's amount after discounts."))
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gte=0), name="order_line_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class Refund(models.Model):
+    """Money the shop gave back on an order."""
+
+    refund_id = models.CharField(_("shop's refund id"), max_length=100, unique=True)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    amount_minor = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT)
+    shopify_shop = models.ForeignKey(ShopifyShop, null=True, blank=True, on_delete=models.PROTECT)
+    fingerprint = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gte=0), name="refund_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.refund_id
+
+
+class RefundLine(models.Model):
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=100, blank=True)
+    quantity = models.PositiveIntegerField()
+    amount_minor = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gte=0), name="refund_line_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="refund_line_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"

@@ -1,0 +1,285 @@
+"""Writes to members. Functions are `<noun>_<verb>` with keyword-only arguments."""
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import string
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import ApiKey, Member, ShopifyShop, User, WebhookDelivery
+
+NUMBER_DIGITS = 8
+REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+REFERRAL_LENGTH = 8
+_ATTEMPTS = 10
+
+API_KEY_PREFIX_ALPHABET = string.ascii_lowercase + string.digits
+API_KEY_MAX_LENGTH = 200
+# last_used_at is for staff ("is this key still in use?"): a write per request would
+# cost more than it tells, so it is refreshed at most this often.
+API_KEY_USE_RESOLUTION = dt.timedelta(minutes=1)
+SHOPIFY_ENV_SHOP_DOMAIN = "default"
+
+
+def _new_number() -> str:
+    return "M" + "".join(secrets.choice("0123456789") for _ in range(NUMBER_DIGITS))
+
+
+def _new_referral_code() -> str:
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_LENGTH))
+
+
+def member_create(
+    *,
+    user: User,
+    external_id: str | None = None,
+    phone: str = "",
+    language: str = "",
+) -> Member:
+    """Create the member record of a user, with a fresh random member number and
+    referral code. A clash of the random values is retried; any other integrity
+    error (the user already has a member, the external id is taken) propagates."""
+    for _attempt in range(_ATTEMPTS):
+        member = Member(
+            user=user,
+            number=_new_number(),
+            referral_code=_new_referral_code(),
+            external_id=external_id or None,
+            phone=phone,
+            language=language,
+        )
+        try:
+            with transaction.atomic():
+                member.save()
+        except IntegrityError:
+            if Member.objects.filter(user=user).exists():
+                raise
+            if external_id and Member.objects.filter(external_id=external_id).exists():
+                raise
+            continue
+        return member
+    raise IntegrityError("could not allocate a unique member number")
+
+
+def member_mark_verified(*, member: Member) -> None:
+    Member.objects.filter(pk=member.pk, email_verified_at__isnull=True).update(
+        email_verified_at=timezone.now()
+    )
+
+
+def member_update_profile(
+    *,
+    member: Member,
+    first_name: str,
+    last_name: str,
+    birthday: dt.date | None,
+    language: str,
+    marketing_email: bool,
+    marketing_sms: bool,
+) -> Member:
+    """The member's own edit of their profile. The birthday can be set once; after
+    that only staff change it."""
+    now = timezone.now()
+    with transaction.atomic():
+        member = Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+        if birthday != member.birthday:
+            if member.birthday is not None:
+                raise ValidationError(
+                    {"birthday": _("Your birthday is already on file; ask us to correct it.")}
+                )
+            if birthday is not None and birthday > timezone.localdate(now):
+                raise ValidationError({"birthday": _("A birthday cannot be in the future.")})
+            member.birthday = birthday
+            member.birthday_set_at = now
+        member.language = language
+        if marketing_email != (member.marketing_email_at is not None):
+            member.marketing_email_at = now if marketing_email else None
+        if marketing_sms != (member.marketing_sms_at is not None):
+            member.marketing_sms_at = now if marketing_sms else None
+        member.save()
+        user = member.user
+        user.first_name = first_name
+        user.last_name = last_name
+        user.save(update_fields=["first_name", "last_name"])
+    return member
+
+
+def _api_key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_key_create(*, name: str) -> tuple[ApiKey, str]:
+    """A new API key and its plaintext, `lk_<prefix>_<secret>`. The plaintext is not
+    stored (only its SHA-256), so the caller shows it once."""
+    prefix = "".join(secrets.choice(API_KEY_PREFIX_ALPHABET) for _ in range(8))
+    plaintext = f"lk_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(name=name, prefix=prefix, key_hash=_api_key_hash(plaintext))
+    return api_key, plaintext
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key.refresh_from_db(fields=["revoked_at"])
+
+
+def api_key_authenticate(*, key: str) -> ApiKey | None:
+    """The active key whose plaintext is `key`, or None. The lookup is by the key's
+    hash, so a timing difference says nothing about the key."""
+    if not key or len(key) > API_KEY_MAX_LENGTH:
+        return None
+    api_key = ApiKey.objects.filter(key_hash=_api_key_hash(key), revoked_at__isnull=True).first()
+    if api_key is None:
+        return None
+    now = timezone.now()
+    stale = now - API_KEY_USE_RESOLUTION
+    if api_key.last_used_at is None or api_key.last_used_at < stale:
+        ApiKey.objects.filter(pk=api_key.pk).exclude(last_used_at__gte=stale).update(
+            last_used_at=now
+        )
+        api_key.last_used_at = now
+    return api_key
+
+
+def _member_find(*, external_id: str | None, email: str | None) -> Member | None:
+    members = Member.objects.select_related("user")
+    if external_id:
+        member = members.filter(external_id=external_id).first()
+        if member is not None:
+            return member
+    if email:
+        return members.filter(user__email=email).first()
+    return None
+
+
+def _member_enrol_validate(*, external_id: str | None, email: str | None, language: str) -> None:
+    errors: dict[str, str] = {}
+    if not external_id and not email:
+        message = _("Give the customer's external_id or email.")
+        errors = {"external_id": message, "email": message}
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = _("Enter a valid e-mail address.")
+    if language and language not in dict(settings.LANGUAGES):
+        errors["language"] = _("Not a supported language.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def member_enrol(
+    *,
+    external_id: str | None = None,
+    email: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    language: str = "",
+    phone: str = "",
+) -> tuple[Member, bool]:
+    """The member the shop means, enrolled if new: found by the shop's customer id,
+    then by e-mail (lowercased, as allauth stores it); otherwise a member is created
+    for the user with that e-mail, or for a new user with no usable password until
+    they sign up. Returns (member, created).
+
+    A member found by e-mail with no customer id yet is given this one. Safe under
+    concurrency: when another request enrols the same customer at the same moment,
+    the unique external_id / e-mail / user refuse the second insert and the first
+    member is returned."""
+    email = email.strip().lower() if email else None
+    external_id = external_id or None
+    _member_enrol_validate(external_id=external_id, email=email, language=language)
+
+    member = _member_find(external_id=external_id, email=email)
+    if member is not None:
+        if external_id and member.external_id is None:
+            _member_link_external_id(member=member, external_id=external_id)
+        return member, False
+    try:
+        with transaction.atomic():
+            user = User.objects.filter(email=email, member__isnull=True).first() if email else None
+            if user is None:
+                user = User.objects.create_user(
+                    email=email, password=None, first_name=first_name, last_name=last_name
+                )
+            member = member_create(
+                user=user, external_id=external_id, phone=phone, language=language
+            )
+    except IntegrityError:
+        member = _member_find(external_id=external_id, email=email)
+        if member is None:
+            raise
+        return member, False
+    return member, True
+
+
+def _member_link_external_id(*, member: Member, external_id: str) -> None:
+    try:
+        with transaction.atomic():
+            linked = Member.objects.filter(pk=member.pk, external_id__isnull=True).update(
+                external_id=external_id
+            )
+    except IntegrityError:
+        return  # another member took this customer id meanwhile; leave this one as it is
+    if linked:
+        member.external_id = external_id
+
+
+def shopify_signature(*, body: bytes, secret: str) -> str:
+    """What Shopify puts in X-Shopify-Hmac-Sha256: base64 of HMAC-SHA256(body)."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _shopify_signature_valid(*, body: bytes, signature: str, secret: str) -> bool:
+    expected = shopify_signature(body=body, secret=secret)
+    return hmac.compare_digest(expected.encode(), signature.encode())
+
+
+def shopify_shop_authenticate(*, body: bytes, signature: str, domain: str) -> ShopifyShop | None:
+    """The active shop whose secret signed `body`, or None.
+
+    Shops configured in the admin are tried first (only the one named by `domain`,
+    when the request names one), then the SHOPIFY_WEBHOOK_SECRET setting; a request
+    signed with the setting's secret is recorded under a shop row for its domain,
+    created on first use."""
+    if not signature:
+        return None
+    shops = ShopifyShop.objects.filter(is_active=True).exclude(webhook_secret="")
+    if domain:
+        shops = shops.filter(domain=domain)
+    for shop in shops:
+        if _shopify_signature_valid(body=body, signature=signature, secret=shop.webhook_secret):
+            return shop
+    env_secret: str = settings.SHOPIFY_WEBHOOK_SECRET
+    if not env_secret or not _shopify_signature_valid(
+        body=body, signature=signature, secret=env_secret
+    ):
+        return None
+    domain = domain or SHOPIFY_ENV_SHOP_DOMAIN
+    shop, _created = ShopifyShop.objects.get_or_create(domain=domain, defaults={"name": domain})
+    if not shop.is_active or shop.webhook_secret:
+        return None
+    return shop
+
+
+def webhook_delivery_record(
+    *, shop: ShopifyShop, topic: str, event_id: str, webhook_id: str
+) -> WebhookDelivery | None:
+    """Record that an event arrived; None when it already had (a repeat delivery).
+    Call it inside the transaction that applies the event, so that a failure undoes
+    the record too and the sender's retry is taken in again."""
+    try:
+        with transaction.atomic():
+            return WebhookDelivery.objects.create(
+                shop=shop, topic=topic, event_id=event_id, webhook_id=webhook_id
+            )
+    except IntegrityError:
+        return None

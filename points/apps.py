@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class PointsConfig(AppConfig):
+    name = "points"
+
+    def ready(self) -> None:
+        from members.portal import Panel, register_panel
+
+        from .jobs import register_jobs
+        from .views import dashboard_panel
+
+        register_jobs()
+        register_panel(Panel(order=10, template="points/panel.html", context=dashboard_panel))

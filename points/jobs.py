@@ -1,0 +1,102 @@
+"""The points jobs of the night, each run per chunk of member ids by the batch
+framework (`batch`), each safe to run twice for the same day."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Sum
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from batch.registry import Job, register
+from batch.services import program_midnight
+from members.models import Member
+
+from .expiry import last_usable_day
+from .ledger_sql import release_due_lots, release_key
+from .models import ExpiryWarning, Lot
+from .services import points_expire_due, points_release
+
+
+def release_pending(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
+    cutoff = program_midnight(as_of)
+    released, in_debt = release_due_lots(first_id=first_id, last_id=last_id, cutoff=cutoff)
+    for member in Member.objects.filter(pk__in=in_debt).order_by("pk"):
+        if points_release(member=member, cutoff=cutoff, key=release_key(cutoff)):
+            released += 1
+    return {"members_released": released}
+
+
+def expire_points(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
+    expired = points_expire_due(first_id=first_id, last_id=last_id, cutoff=program_midnight(as_of))
+    return {"members_expired": expired}
+
+
+def warn_expiring(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
+    """Tell each member whose points expire within the warning window, once per
+    member and expiry day. The warnings are recorded with the chunk; the e-mail
+    goes after the chunk commits, so a rolled-back chunk sends nothing."""
+    start = program_midnight(as_of)
+    end = start + dt.timedelta(days=settings.POINTS_EXPIRY_WARNING_DAYS)
+    due = (
+        Lot.objects.filter(
+            member_id__gte=first_id,
+            member_id__lte=last_id,
+            member__status=Member.Status.ACTIVE,
+            pending=False,
+            remaining__gt=0,
+            expires_at__gt=start,
+            expires_at__lte=end,
+        )
+        .values("member_id", "expires_at")
+        .annotate(points=Sum("remaining"))
+    )
+    candidates = [
+        ExpiryWarning(
+            member_id=row["member_id"],
+            expires_on=last_usable_day(row["expires_at"]),
+            points=row["points"],
+        )
+        for row in due
+    ]
+    if not candidates:
+        return {"members_warned": 0}
+    already = set(
+        ExpiryWarning.objects.filter(
+            member_id__gte=first_id,
+            member_id__lte=last_id,
+            expires_on__in={warning.expires_on for warning in candidates},
+        ).values_list("member_id", "expires_on")
+    )
+    new = [w for w in candidates if (w.member_id, w.expires_on) not in already]
+    ExpiryWarning.objects.bulk_create(new)
+    new_ids = [warning.pk for warning in new]
+    transaction.on_commit(lambda: _send_expiry_warnings(new_ids))
+    return {"members_warned": len({warning.member_id for warning in new})}
+
+
+def _send_expiry_warnings(warning_ids: list[int]) -> None:
+    warnings = ExpiryWarning.objects.filter(pk__in=warning_ids).select_related("member__user")
+    by_member: dict[int, list[ExpiryWarning]] = {}
+    for warning in warnings.order_by("member_id", "expires_on"):
+        by_member.setdefault(warning.member_id, []).append(warning)
+    messages = []
+    for member_warnings in by_member.values():
+        member = member_warnings[0].member
+        if not member.user.email:
+            continue
+        with translation.override(member.language or settings.LANGUAGE_CODE):
+            context = {"member": member, "warnings": member_warnings}
+            subject = render_to_string("points/email/expiring_subject.txt", context).strip()
+            body = render_to_string("points/email/expiring_message.txt", context)
+        messages.append(EmailMultiAlternatives(subject, body, to=[member.user.email]))
+    if messages:
+        get_connection().send_messages(messages)
+
+
+def register_jobs() -> None:
+    register(Job("release_pending", 10, release_pending, "pending points become available"))
+    register(Job("expire_points", 20, expire_points, "lots past expiry are expired"))
+    register(Job("warn_expiring", 30, warn_expiring, "members told of points expiring soon"))

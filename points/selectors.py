@@ -1,0 +1,83 @@
+"""Reads of the ledger."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from members.models import Member
+from members.money import parse_amount
+
+from .expiry import last_usable_day
+from .models import Account, Entry, Lot
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int
+    pending: int
+    debt: int
+    lifetime_earned: int
+
+
+def balance_get(*, member: Member) -> Balance:
+    account = Account.objects.filter(member=member).first()
+    if account is None:
+        return Balance(available=0, pending=0, debt=0, lifetime_earned=0)
+    return Balance(
+        available=account.available,
+        pending=account.pending,
+        debt=account.debt,
+        lifetime_earned=account.lifetime_earned,
+    )
+
+
+def points_value_minor(*, points: int) -> int:
+    """What `points` are worth in minor units of the programme currency, rounded
+    down (the programme's redemption value)."""
+    value = parse_amount(settings.POINTS_REDEMPTION_VALUE, settings.PROGRAM_CURRENCY)
+    return max(points, 0) * value // settings.POINTS_REDEMPTION_POINTS
+
+
+@dataclass(frozen=True)
+class Expiring:
+    date: dt.date
+    points: int
+
+
+def points_expiring(*, member: Member, days: int | None = None) -> list[Expiring]:
+    """Points that expire in the next `days` days, by the last day they can be
+    used (the programme's day before the midnight they expire at)."""
+    now = timezone.now()
+    horizon = now + dt.timedelta(days=days or settings.POINTS_EXPIRY_WARNING_DAYS)
+    rows = (
+        Lot.objects.filter(
+            member=member,
+            pending=False,
+            remaining__gt=0,
+            expires_at__gt=now,
+            expires_at__lte=horizon,
+        )
+        .values("expires_at")
+        .annotate(points=Sum("remaining"))
+        .order_by("expires_at")
+    )
+    by_day: dict[dt.date, int] = {}
+    for row in rows:
+        day = last_usable_day(row["expires_at"])
+        by_day[day] = by_day.get(day, 0) + row["points"]
+    return [Expiring(date=day, points=points) for day, points in by_day.items()]
+
+
+def history_page(*, member: Member, before_id: int | None = None, limit: int = 20) -> tuple:
+    """A page of the member's ledger, newest first, by keyset (`before_id` is the
+    last id of the previous page): (entries, id to ask for the next page or None)."""
+    entries = Entry.objects.filter(member=member).order_by("-id")
+    if before_id is not None:
+        entries = entries.filter(id__lt=before_id)
+    page = list(entries[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (page[-1].id if more else None)

@@ -1,0 +1,477 @@
+"""The only write path of the points ledger.
+
+Every function is atomic and locks the member's balance row (`Account`) first, so
+one member's operations run one at a time; the entry and the balance are written
+together. Each operation carries an idempotency key, unique per member: the same
+key again returns the first entry, the same key with other arguments raises
+`IdempotencyConflict`. The unique constraint on (member, key) is the backstop.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from members.models import Member, User
+
+from .errors import (
+    AlreadyCancelled,
+    EmailNotVerified,
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidPoints,
+    MemberInactive,
+    NotAllowed,
+)
+from .expiry import lot_expires_at
+from .ledger_sql import NIGHTLY_FINGERPRINT, expire_due_lots
+from .models import Account, Entry, Lot, LotUse
+
+MAX_POINTS = 10**12
+Kind = Entry.Kind
+
+
+@dataclass(frozen=True)
+class Source:
+    """What an entry is for: `Source(Entry.Source.ORDER, "1001")`."""
+
+    type: str
+    ref: str = ""
+
+
+def fingerprint_of(**arguments: object) -> str:
+    text = json.dumps(arguments, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _check_points(points: int, *, allow_negative: bool = False) -> None:
+    if isinstance(points, bool) or not isinstance(points, int):
+        raise InvalidPoints("Points must be a whole number.")
+    if points == 0 or abs(points) > MAX_POINTS or (points < 0 and not allow_negative):
+        raise InvalidPoints(f"{points} is not a valid number of points.")
+
+
+def lock_account(*, member_id: int) -> Account:
+    """The member's balance row, locked until the transaction ends (created on
+    first use)."""
+    try:
+        return Account.objects.select_for_update().get(member_id=member_id)
+    except Account.DoesNotExist:
+        Account.objects.get_or_create(member_id=member_id)
+        return Account.objects.select_for_update().get(member_id=member_id)
+
+
+def lock_accounts(*, member_ids: Iterable[int]) -> list[Account]:
+    """Several balance rows, locked in primary-key order so that concurrent work
+    on overlapping members cannot deadlock."""
+    return [lock_account(member_id=member_id) for member_id in sorted(set(member_ids))]
+
+
+def _replay(*, member_id: int, key: str, fingerprint: str) -> Entry | None:
+    """The entry an earlier call with this key wrote, if any (we hold the lock)."""
+    entry = Entry.objects.filter(member_id=member_id, idempotency_key=key).first()
+    if entry is not None and entry.fingerprint != fingerprint:
+        raise IdempotencyConflict(f"Idempotency key {key!r} was used with other arguments.")
+    return entry
+
+
+def _write(
+    account: Account,
+    *,
+    kind: str,
+    amount: int,
+    pending_change: int = 0,
+    source: Source,
+    key: str,
+    fingerprint: str,
+    actor: User | None = None,
+    reason: str = "",
+    reverses: Entry | None = None,
+    effective_at: dt.datetime | None = None,
+) -> Entry:
+    now = timezone.now()
+    account.available += amount
+    account.pending += pending_change
+    if kind in (Kind.EARN, Kind.PENDING):
+        account.lifetime_earned += amount + pending_change
+    account.save(update_fields=["available", "pending", "lifetime_earned", "updated_at"])
+    try:
+        with transaction.atomic():
+            return Entry.objects.create(
+                member_id=account.member_id,
+                kind=kind,
+                amount=amount,
+                pending_change=pending_change,
+                balance_after=account.available,
+                pending_after=account.pending,
+                source_type=source.type,
+                source_ref=source.ref,
+                idempotency_key=key,
+                fingerprint=fingerprint,
+                actor=actor,
+                reason=reason,
+                reverses=reverses,
+                effective_at=effective_at or now,
+                created_at=now,
+            )
+    except IntegrityError as error:
+        raise IdempotencyConflict(f"Idempotency key {key!r} is already used.") from error
+
+
+def _credit_lots(account_available_before: int, pieces: list[tuple[Lot | None, int]]) -> list:
+    """Points coming back to an account repay its debt first: return `pieces` less
+    the debt, taken from the front."""
+    debt = max(0, -account_available_before)
+    credited = []
+    for lot, points in pieces:
+        repaid = min(debt, points)
+        debt -= repaid
+        if points - repaid:
+            credited.append((lot, points - repaid))
+    return credited
+
+
+def _take_from_lots(entry: Entry, lots: Iterable[Lot], points: int) -> int:
+    """Take up to `points` from `lots` in their order, recording each use against
+    `entry`; return how many could not be taken."""
+    uses = []
+    for lot in lots:
+        if points == 0:
+            break
+        taken = min(lot.remaining, points)
+        if taken == 0:
+            continue
+        Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - taken)
+        lot.remaining -= taken
+        uses.append(LotUse(entry=entry, lot=lot, points=taken))
+        points -= taken
+    LotUse.objects.bulk_create(uses)
+    return points
+
+
+def _spendable_lots(member_id: int) -> Iterable[Lot]:
+    return (
+        Lot.objects.filter(member_id=member_id, pending=False, remaining__gt=0)
+        .order_by("expires_at", "id")
+        .iterator()
+    )
+
+
+def points_earn(
+    *,
+    member: Member,
+    points: int,
+    source: Source,
+    key: str,
+    available_from: dt.datetime | None = None,
+    effective_at: dt.datetime | None = None,
+    actor: User | None = None,
+    reason: str = "",
+) -> Entry:
+    """Credit earned points: available now (an `earn` entry and a lot), or pending
+    until `available_from` (a `pending` entry and a pending lot the nightly
+    release turns available). Earned points repay a debt first. `effective_at`
+    is when what earned them happened (an order's placed_at), if not now."""
+    _check_points(points)
+    now = timezone.now()
+    pending = available_from is not None and available_from > now
+    starts = available_from if pending and available_from else now
+    fingerprint = fingerprint_of(
+        op="earn", points=points, source=source, pending=pending, reason=reason
+    )
+    with transaction.atomic():
+        account = lock_account(member_id=member.pk)
+        if (earlier := _replay(member_id=member.pk, key=key, fingerprint=fingerprint)) is not None:
+            return earlier
+        member.refresh_from_db(fields=["status"])
+        if member.status != Member.Status.ACTIVE:
+            raise MemberInactive(f"Member {member.number} is {member.status} and cannot earn.")
+        before = account.available
+        entry = _write(
+            account,
+            kind=Kind.PENDING if pending else Kind.EARN,
+            amount=0 if pending else points,
+            pending_change=points if pending else 0,
+            source=source,
+            key=key,
+            fingerprint=fingerprint,
+            actor=actor,
+            reason=reason,
+            effective_at=effective_at,
+        )
+        credited = [(None, points)] if pending else _credit_lots(before, [(None, points)])
+        remaining = credited[0][1] if credited else 0
+        Lot.objects.create(
+            member_id=member.pk,
+            entry=entry,
+            original=points,
+            remaining=remaining,
+            pending=pending,
+            available_from=starts,
+            expires_at=lot_expires_at(starts),
+        )
+    return entry
+
+
+def points_release(*, member: Member, cutoff: dt.datetime, key: str) -> Entry | None:
+    """Make the member's pending lots due by `cutoff` available, as one `release`
+    entry (repaying a debt first). None when nothing was due."""
+    with transaction.atomic():
+        account = lock_account(member_id=member.pk)
+        due = list(
+            Lot.objects.filter(
+                member_id=member.pk, pending=True, available_from__lte=cutoff
+            ).order_by("available_from", "id")
+        )
+        points = sum(lot.remaining for lot in due)
+        fingerprint = NIGHTLY_FINGERPRINT
+        if (earlier := _replay(member_id=member.pk, key=key, fingerprint=fingerprint)) is not None:
+            return earlier
+        if not points:
+            Lot.objects.filter(pk__in=[lot.pk for lot in due]).update(pending=False)
+            return None
+        before = account.available
+        entry = _write(
+            account,
+            kind=Kind.RELEASE,
+            amount=points,
+            pending_change=-points,
+            source=Source(Entry.Source.SYSTEM, "release"),
+            key=key,
+            fingerprint=fingerprint,
+        )
+        credited = dict(_credit_lots(before, [(lot, lot.remaining) for lot in due]))
+        for lot in due:
+            Lot.objects.filter(pk=lot.pk).update(
+                pending=False, remaining=credited.get(lot, 0), released_by=entry
+            )
+    return entry
+
+
+def _check_can_spend(member: Member) -> None:
+    member.refresh_from_db(fields=["status", "email_verified_at"])
+    if member.status != Member.Status.ACTIVE:
+        raise MemberInactive(f"Member {member.number} is {member.status} and cannot redeem.")
+    if member.email_verified_at is None:
+        raise EmailNotVerified("The member must verify their e-mail address before redeeming.")
+
+
+def points_redeem(
+    *,
+    member: Member,
+    points: int,
+    source: Source,
+    key: str,
+    actor: User | None = None,
+    reason: str = "",
+) -> Entry:
+    """Spend available points, taking them from the lots that expire first. Refused
+    (nothing written) when the member has fewer points, or is in debt."""
+    _check_points(points)
+    fingerprint = fingerprint_of(op="redeem", points=points, source=source)
+    with transaction.atomic():
+        account = lock_account(member_id=member.pk)
+        if (earlier := _replay(member_id=member.pk, key=key, fingerprint=fingerprint)) is not None:
+            return earlier
+        _check_can_spend(member)
+        expire_due_lots(first_id=member.pk, last_id=member.pk, cutoff=timezone.now(), locked=True)
+        account.refresh_from_db(fields=["available", "pending", "lifetime_earned"])
+        if account.available < points:
+            raise InsufficientPoints(
+                f"Member {member.number} has {max(account.available, 0)} points; "
+                f"{points} were asked for."
+            )
+        entry = _write(
+            account,
+            kind=Kind.REDEEM,
+            amount=-points,
+            source=source,
+            key=key,
+            fingerprint=fingerprint,
+            actor=actor,
+            reason=reason,
+        )
+        short = _take_from_lots(entry, _spendable_lots(member.pk), points)
+        if short:
+            raise AssertionError(f"ledger out of balance for member {member.pk}: lots short")
+    return entry
+
+
+def points_cancel_redemption(
+    *,
+    redemption: Entry,
+    key: str,
+    actor: User | None = None,
+    reason: str = "",
+) -> Entry:
+    """Give back what a redemption took: to the lots it took them from, or, where
+    a lot has expired meanwhile, to a new lot. A debt is repaid first."""
+    if redemption.kind != Kind.REDEEM:
+        raise InvalidPoints("Only a redemption can be cancelled.")
+    fingerprint = fingerprint_of(op="cancel", redemption=redemption.pk)
+    with transaction.atomic():
+        account = lock_account(member_id=redemption.member_id)
+        if (
+            earlier := _replay(member_id=redemption.member_id, key=key, fingerprint=fingerprint)
+        ) is not None:
+            return earlier
+        if Entry.objects.filter(reverses=redemption, kind=Kind.CANCEL).exists():
+            raise AlreadyCancelled("This redemption is already cancelled.")
+        before = account.available
+        points = -redemption.amount
+        entry = _write(
+            account,
+            kind=Kind.CANCEL,
+            amount=points,
+            source=Source(redemption.source_type, redemption.source_ref),
+            key=key,
+            fingerprint=fingerprint,
+            actor=actor,
+            reason=reason,
+            reverses=redemption,
+        )
+        now = timezone.now()
+        uses = list(redemption.lot_uses.select_related("lot").order_by("-lot__expires_at"))
+        for lot, given in _credit_lots(before, [(use.lot, use.points) for use in uses]):
+            if lot.expires_at > now:
+                Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") + given)
+            else:
+                Lot.objects.create(
+                    member_id=redemption.member_id,
+                    entry=entry,
+                    original=given,
+                    remaining=given,
+                    available_from=now,
+                    expires_at=lot_expires_at(now),
+                )
+    return entry
+
+
+def points_reverse(
+    *,
+    member: Member,
+    of_source: Source,
+    points: int,
+    source: Source,
+    key: str,
+    reason: str = "",
+) -> Entry | None:
+    """Take back `points` that `of_source` (an order, an event) earned: pending
+    points first, then available ones (the source's own lots first, then the lots
+    that expire first), and what is left becomes a debt. Never more than the
+    source earned, less what was reversed before. None when there is nothing to
+    reverse (the source earned nothing)."""
+    _check_points(points)
+    fingerprint = fingerprint_of(op="reverse", of_source=of_source, points=points, source=source)
+    with transaction.atomic():
+        account = lock_account(member_id=member.pk)
+        if (earlier := _replay(member_id=member.pk, key=key, fingerprint=fingerprint)) is not None:
+            return earlier
+        earnings = Entry.objects.filter(
+            member_id=member.pk,
+            source_type=of_source.type,
+            source_ref=of_source.ref,
+            kind__in=[Kind.EARN, Kind.PENDING],
+        )
+        first = earnings.order_by("id").first()
+        if first is None:
+            return None
+        earned = earnings.aggregate(total=Sum(F("amount") + F("pending_change")))["total"]
+        reversed_before = -(
+            Entry.objects.filter(
+                member_id=member.pk, kind=Kind.REVERSE, reverses__in=earnings
+            ).aggregate(total=Sum(F("amount") + F("pending_change")))["total"]
+            or 0
+        )
+        if points > earned - reversed_before:
+            raise InvalidPoints(
+                f"{of_source.type} {of_source.ref} earned {earned} points and "
+                f"{reversed_before} are already reversed; {points} more cannot be."
+            )
+        own_lots = Lot.objects.filter(entry__in=earnings, remaining__gt=0)
+        pending_lots = list(own_lots.filter(pending=True).order_by("available_from", "id"))
+        from_pending = min(points, sum(lot.remaining for lot in pending_lots))
+        entry = _write(
+            account,
+            kind=Kind.REVERSE,
+            amount=-(points - from_pending),
+            pending_change=-from_pending,
+            source=source,
+            key=key,
+            fingerprint=fingerprint,
+            reason=reason,
+            reverses=first,
+        )
+        _take_from_lots(entry, pending_lots, from_pending)
+        rest = points - from_pending
+        if rest:
+            rest = _take_from_lots(
+                entry, own_lots.filter(pending=False).order_by("expires_at", "id"), rest
+            )
+            _take_from_lots(entry, _spendable_lots(member.pk), rest)
+    return entry
+
+
+def points_adjust(
+    *,
+    member: Member,
+    points: int,
+    actor: User,
+    reason: str,
+    key: str,
+) -> Entry:
+    """A staff correction, signed, with a mandatory reason, by a user with the
+    `points.adjust_points` permission (and `points.adjust_points_large` above
+    POINTS_LARGE_ADJUSTMENT). A credit makes a lot;
+    a debit takes from the lots that expire first and may leave a debt."""
+    _check_points(points, allow_negative=True)
+    if not reason.strip():
+        raise InvalidPoints("An adjustment needs a reason.")
+    if not actor.has_perm("points.adjust_points"):
+        raise NotAllowed("Adjusting points needs the adjust_points permission.")
+    large = settings.POINTS_LARGE_ADJUSTMENT
+    if abs(points) > large and not actor.has_perm("points.adjust_points_large"):
+        raise NotAllowed(f"Adjustments above {large} points need a manager.")
+    fingerprint = fingerprint_of(op="adjust", points=points, reason=reason, actor=actor.pk)
+    with transaction.atomic():
+        account = lock_account(member_id=member.pk)
+        if (earlier := _replay(member_id=member.pk, key=key, fingerprint=fingerprint)) is not None:
+            return earlier
+        before = account.available
+        entry = _write(
+            account,
+            kind=Kind.ADJUST,
+            amount=points,
+            source=Source(Entry.Source.STAFF, str(actor.pk)),
+            key=key,
+            fingerprint=fingerprint,
+            actor=actor,
+            reason=reason,
+        )
+        if points > 0:
+            now = timezone.now()
+            credited = _credit_lots(before, [(None, points)])
+            Lot.objects.create(
+                member_id=member.pk,
+                entry=entry,
+                original=points,
+                remaining=credited[0][1] if credited else 0,
+                available_from=now,
+                expires_at=lot_expires_at(now),
+            )
+        else:
+            _take_from_lots(entry, _spendable_lots(member.pk), -points)
+    return entry
+
+
+def points_expire_due(*, first_id: int, last_id: int, cutoff: dt.datetime) -> int:
+    """Expire every lot past `cutoff` of the members in an id range (the nightly
+    job's chunk); returns how many members had points expire."""
+    with transaction.atomic():
+        return expire_due_lots(first_id=first_id, last_id=last_id, cutoff=cutoff, locked=False)

@@ -1,0 +1,130 @@
+import datetime as dt
+import hashlib
+import io
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.urls import reverse
+
+from members.models import ApiKey
+from members.services import api_key_authenticate, api_key_create, api_key_revoke
+from tests.factories import ApiKeyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_key_is_stored_only_as_its_hash():
+    api_key, plaintext = api_key_create(name="Main shop")
+
+    assert plaintext.startswith(f"lk_{api_key.prefix}_")
+    assert len(api_key.prefix) == 8
+    assert api_key.key_hash == hashlib.sha256(plaintext.encode()).hexdigest()
+    stored = ApiKey.objects.filter(pk=api_key.pk).values().get()
+    assert plaintext not in {str(value) for value in stored.values()}
+
+
+def test_keys_are_different_each_time():
+    keys = {api_key_create(name="shop")[1] for _ in range(5)}
+    assert len(keys) == 5
+
+
+def test_authenticate_finds_the_key_and_notes_its_use():
+    api_key, plaintext = api_key_create(name="shop")
+
+    assert api_key_authenticate(key=plaintext) == api_key
+    api_key.refresh_from_db()
+    assert api_key.last_used_at is not None
+
+
+@pytest.mark.parametrize("key", ["", "lk_nope_nope", "x" * 10_000])
+def test_authenticate_refuses_unknown_keys(key):
+    api_key_create(name="shop")
+    assert api_key_authenticate(key=key) is None
+
+
+def test_authenticate_refuses_a_revoked_key():
+    api_key, plaintext = api_key_create(name="shop")
+    api_key_revoke(api_key=api_key)
+
+    assert api_key.revoked_at is not None
+    assert api_key_authenticate(key=plaintext) is None
+
+
+def test_revoking_twice_keeps_the_first_time():
+    api_key = ApiKeyFactory()
+    api_key_revoke(api_key=api_key)
+    first = api_key.revoked_at
+    api_key_revoke(api_key=api_key)
+    assert api_key.revoked_at == first
+
+
+def test_last_used_is_written_at_most_once_a_minute(django_assert_num_queries):
+    api_key = ApiKeyFactory()
+    noon = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
+    with time_machine.travel(noon, tick=False), django_assert_num_queries(2):
+        api_key_authenticate(key=api_key.plaintext)  # the look-up and the update
+    half_a_minute_later = noon + dt.timedelta(seconds=30)
+    with time_machine.travel(half_a_minute_later, tick=False), django_assert_num_queries(1):
+        api_key_authenticate(key=api_key.plaintext)  # the look-up only
+    with time_machine.travel(dt.datetime(2026, 5, 1, 12, 2, tzinfo=dt.UTC), tick=False):
+        api_key_authenticate(key=api_key.plaintext)
+    api_key.refresh_from_db()
+    assert api_key.last_used_at == dt.datetime(2026, 5, 1, 12, 2, tzinfo=dt.UTC)
+
+
+def test_create_api_key_command_prints_a_working_key():
+    out, err = io.StringIO(), io.StringIO()
+    call_command("create_api_key", "Main shop", stdout=out, stderr=err)
+
+    plaintext = out.getvalue().strip()
+    api_key = ApiKey.objects.get()
+    assert api_key.name == "Main shop"
+    assert api_key.key_hash != plaintext
+    assert plaintext not in api_key.key_hash
+    assert api_key_authenticate(key=plaintext) == api_key
+    assert "cannot be shown again" in err.getvalue()
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def test_admin_creates_a_key_and_shows_it_once(staff_client):
+    response = staff_client.post(
+        reverse("admin:members_apikey_add"), {"name": "Admin shop"}, follow=True
+    )
+
+    api_key = ApiKey.objects.get(name="Admin shop")
+    shown = [str(m) for m in response.context["messages"] if "lk_" in str(m)]
+    assert len(shown) == 1
+    plaintext = next(word for word in shown[0].split() if word.startswith("lk_")).rstrip(".")
+    assert api_key_authenticate(key=plaintext) == api_key
+
+    change_page = staff_client.get(reverse("admin:members_apikey_change", args=[api_key.pk]))
+    assert plaintext not in change_page.content.decode()
+    assert api_key.key_hash not in change_page.content.decode()
+
+
+def test_admin_lists_keys_without_their_hash(staff_client):
+    api_key = ApiKeyFactory(name="Listed shop")
+
+    page = staff_client.get(reverse("admin:members_apikey_changelist")).content.decode()
+
+    assert "Listed shop" in page
+    assert api_key.prefix in page
+    assert api_key.key_hash not in page
+
+
+def test_admin_revoke_action(staff_client):
+    keep, revoke = ApiKeyFactory(), ApiKeyFactory()
+
+    staff_client.post(
+        reverse("admin:members_apikey_changelist"),
+        {"action": "revoke", "_selected_action": [revoke.pk]},
+    )
+
+    assert api_key_authenticate(key=revoke.plaintext) is None
+    assert api_key_authenticate(key=keep.plaintext) == keep

@@ -1,0 +1,311 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from members.models import Member
+from points.errors import (
+    AlreadyCancelled,
+    EmailNotVerified,
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidPoints,
+    MemberInactive,
+)
+from points.models import Account, Entry, Lot, LotUse
+from points.selectors import balance_get, history_page, points_expiring
+from points.services import (
+    Source,
+    points_adjust,
+    points_cancel_redemption,
+    points_earn,
+    points_redeem,
+    points_reverse,
+)
+from tests.factories import MemberFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CHECKOUT = Source(Entry.Source.REWARD, "checkout")
+
+
+def _balance(member):
+    return balance_get(member=member)
+
+
+def test_earn_makes_an_entry_a_lot_and_moves_the_balance(member, key, order):
+    entry = points_earn(member=member, points=120, source=order(), key=key())
+
+    assert (entry.kind, entry.amount, entry.balance_after) == ("earn", 120, 120)
+    lot = Lot.objects.get()
+    assert (lot.original, lot.remaining, lot.pending) == (120, 120, False)
+    assert lot.expires_at > timezone.now() + dt.timedelta(days=365)
+    assert _balance(member).available == 120
+    assert Account.objects.get().lifetime_earned == 120
+
+
+def test_lot_expires_at_the_programme_midnight_after_twelve_months(member, key, order):
+    with time_machine.travel(dt.datetime(2026, 2, 28, 20, 0, tzinfo=dt.UTC)):  # 03-01 04:00 CST
+        points_earn(member=member, points=10, source=order(), key=key())
+
+    lot = Lot.objects.get()
+    assert lot.expires_at == dt.datetime(2027, 3, 1, 16, 0, tzinfo=dt.UTC)  # 2027-03-02 00:00 CST
+
+
+def test_pending_earn_is_not_spendable(member, key, order):
+    later = timezone.now() + dt.timedelta(days=14)
+    entry = points_earn(member=member, points=80, source=order(), key=key(), available_from=later)
+
+    assert (entry.kind, entry.amount, entry.pending_change) == ("pending", 0, 80)
+    assert _balance(member).pending == 80
+    assert _balance(member).available == 0
+    with pytest.raises(InsufficientPoints):
+        points_redeem(member=member, points=1, source=CHECKOUT, key=key())
+
+
+def test_redeem_exactly_the_balance(member, key, order):
+    points_earn(member=member, points=500, source=order(), key=key())
+
+    entry = points_redeem(member=member, points=500, source=CHECKOUT, key=key())
+
+    assert (entry.amount, entry.balance_after) == (-500, 0)
+    assert Lot.objects.get().remaining == 0
+
+
+def test_redeem_one_more_than_the_balance_is_refused_and_writes_nothing(member, key, order):
+    points_earn(member=member, points=500, source=order(), key=key())
+    entries, uses = Entry.objects.count(), LotUse.objects.count()
+
+    with pytest.raises(InsufficientPoints):
+        points_redeem(member=member, points=501, source=CHECKOUT, key=key())
+
+    assert Entry.objects.count() == entries
+    assert LotUse.objects.count() == uses
+    assert _balance(member).available == 500
+    assert Lot.objects.get().remaining == 500
+
+
+def test_redeem_takes_the_lots_that_expire_first(member, key, order):
+    with time_machine.travel(timezone.now() - dt.timedelta(days=200)):
+        points_earn(member=member, points=100, source=order("old"), key=key())
+    points_earn(member=member, points=100, source=order("new"), key=key())
+
+    points_redeem(member=member, points=150, source=CHECKOUT, key=key())
+
+    old, new = Lot.objects.order_by("expires_at")
+    assert (old.remaining, new.remaining) == (0, 50)
+
+
+@pytest.mark.parametrize("points", [0, -5, 10**13, 1.5, True, "10"])
+def test_invalid_amounts_are_refused(member, key, order, points):
+    with pytest.raises(InvalidPoints):
+        points_earn(member=member, points=points, source=order(), key=key())
+    assert not Entry.objects.exists()
+
+
+def test_same_key_twice_has_one_effect_and_returns_the_first_entry(member, key, order):
+    k = key()
+    first = points_earn(member=member, points=70, source=order(), key=k)
+    second = points_earn(member=member, points=70, source=order(), key=k)
+
+    assert first.pk == second.pk
+    assert _balance(member).available == 70
+    assert Lot.objects.count() == 1
+
+
+def test_same_key_with_other_arguments_is_a_conflict(member, key, order):
+    k = key()
+    points_earn(member=member, points=70, source=order(), key=k)
+
+    with pytest.raises(IdempotencyConflict):
+        points_earn(member=member, points=71, source=order(), key=k)
+    with pytest.raises(IdempotencyConflict):
+        points_redeem(member=member, points=70, source=CHECKOUT, key=k)
+    assert _balance(member).available == 70
+
+
+def test_same_key_for_two_members_is_two_operations(key, order):
+    one, two = MemberFactory(), MemberFactory()
+    points_earn(member=one, points=5, source=order(), key="shared")
+    points_earn(member=two, points=5, source=order(), key="shared")
+
+    assert Entry.objects.count() == 2
+
+
+def test_reverse_after_spending_leaves_a_debt_that_blocks_redemption(member, key, order):
+    points_earn(member=member, points=100, source=order(), key=key())
+    points_redeem(member=member, points=80, source=CHECKOUT, key=key())
+
+    entry = points_reverse(
+        member=member,
+        of_source=order(),
+        points=100,
+        source=Source(Entry.Source.REFUND, "r1"),
+        key=key(),
+    )
+
+    assert (entry.kind, entry.amount, entry.balance_after) == ("reverse", -100, -80)
+    assert _balance(member).debt == 80
+    with pytest.raises(InsufficientPoints):
+        points_redeem(member=member, points=1, source=CHECKOUT, key=key())
+
+
+def test_earnings_repay_a_debt_first(member, key, order):
+    points_earn(member=member, points=100, source=order(), key=key())
+    points_redeem(member=member, points=100, source=CHECKOUT, key=key())
+    points_reverse(
+        member=member,
+        of_source=order(),
+        points=100,
+        source=Source(Entry.Source.REFUND, "r1"),
+        key=key(),
+    )
+
+    entry = points_earn(member=member, points=130, source=order("1002"), key=key())
+
+    assert entry.balance_after == 30
+    lot = Lot.objects.get(entry=entry)
+    assert (lot.original, lot.remaining) == (130, 30)
+    points_redeem(member=member, points=30, source=CHECKOUT, key=key())
+    assert _balance(member).available == 0
+
+
+def test_reverse_takes_pending_points_first(member, key, order):
+    points_earn(member=member, points=50, source=order("a"), key=key())
+    later = timezone.now() + dt.timedelta(days=14)
+    points_earn(member=member, points=40, source=order("b"), key=key(), available_from=later)
+
+    entry = points_reverse(
+        member=member,
+        of_source=order("b"),
+        points=40,
+        source=Source(Entry.Source.REFUND, "r"),
+        key=key(),
+    )
+
+    assert (entry.amount, entry.pending_change) == (0, -40)
+    assert _balance(member).available == 50
+    assert _balance(member).pending == 0
+
+
+def test_reverse_never_takes_more_than_the_source_earned(member, key, order):
+    points_earn(member=member, points=100, source=order(), key=key())
+    refund = Source(Entry.Source.REFUND, "r")
+    points_reverse(member=member, of_source=order(), points=60, source=refund, key=key())
+    points_reverse(member=member, of_source=order(), points=40, source=refund, key=key())
+
+    with pytest.raises(InvalidPoints):
+        points_reverse(member=member, of_source=order(), points=1, source=refund, key=key())
+    assert _balance(member).available == 0
+
+
+def test_reverse_of_a_source_that_earned_nothing_does_nothing(member, key, order):
+    refund = Source(Entry.Source.REFUND, "r")
+    entry = points_reverse(member=member, of_source=order(), points=5, source=refund, key=key())
+
+    assert entry is None
+    assert not Entry.objects.exists()
+
+
+def test_cancel_gives_points_back_to_the_lots_they_came_from(member, key, order):
+    points_earn(member=member, points=100, source=order(), key=key())
+    redemption = points_redeem(member=member, points=60, source=CHECKOUT, key=key())
+
+    entry = points_cancel_redemption(redemption=redemption, key=key())
+
+    assert (entry.kind, entry.amount, entry.balance_after) == ("cancel", 60, 100)
+    assert Lot.objects.get().remaining == 100
+    with pytest.raises(AlreadyCancelled):
+        points_cancel_redemption(redemption=redemption, key=key())
+
+
+def test_cancel_a_redemption_whose_lots_expired_meanwhile(member, key, order):
+    start = timezone.now()
+    points_earn(member=member, points=100, source=order(), key=key())
+    redemption = points_redeem(member=member, points=100, source=CHECKOUT, key=key())
+
+    with time_machine.travel(start + dt.timedelta(days=400)):
+        entry = points_cancel_redemption(redemption=redemption, key=key())
+        old, new = Lot.objects.order_by("id")
+        assert old.remaining == 0
+        assert (new.entry_id, new.remaining) == (entry.pk, 100)
+        assert new.expires_at > timezone.now() + dt.timedelta(days=365)
+        assert _balance(member).available == 100
+
+
+def test_redeem_never_spends_points_past_their_expiry(member, key, order):
+    start = timezone.now()
+    points_earn(member=member, points=100, source=order(), key=key())
+
+    with time_machine.travel(start + dt.timedelta(days=400)):
+        with pytest.raises(InsufficientPoints):
+            points_redeem(member=member, points=1, source=CHECKOUT, key=key())
+        assert _balance(member).available == 100  # expiry rolled back with the refusal
+
+        points_earn(member=member, points=10, source=order("2"), key=key())
+        points_redeem(member=member, points=10, source=CHECKOUT, key=key())
+        assert _balance(member).available == 0
+        assert Entry.objects.filter(kind="expire").get().amount == -100
+
+
+def test_adjust_needs_a_reason_and_may_leave_a_debt(member, key, order):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    points_earn(member=member, points=10, source=order(), key=key())
+
+    with pytest.raises(InvalidPoints):
+        points_adjust(member=member, points=5, actor=staff, reason=" ", key=key())
+    entry = points_adjust(member=member, points=-25, actor=staff, reason="fraud", key=key())
+
+    assert (entry.kind, entry.actor, entry.balance_after) == ("adjust", staff, -15)
+    credit = points_adjust(member=member, points=40, actor=staff, reason="goodwill", key=key())
+    assert credit.balance_after == 25
+    assert Lot.objects.get(entry=credit).remaining == 25
+
+
+@pytest.mark.parametrize("status", ["restricted", "frozen", "closed"])
+def test_inactive_member_cannot_earn_or_redeem(key, order, status):
+    member = MemberFactory()
+    points_earn(member=member, points=10, source=order(), key=key())
+    Member.objects.filter(pk=member.pk).update(status=status)
+    member.refresh_from_db()
+
+    with pytest.raises(MemberInactive):
+        points_earn(member=member, points=10, source=order("2"), key=key())
+    with pytest.raises(MemberInactive):
+        points_redeem(member=member, points=10, source=CHECKOUT, key=key())
+    assert _balance(member).available == 10
+
+
+def test_unverified_member_cannot_redeem(key, order):
+    member = MemberFactory(email_verified_at=None)
+    points_earn(member=member, points=10, source=order(), key=key())
+
+    with pytest.raises(EmailNotVerified):
+        points_redeem(member=member, points=10, source=CHECKOUT, key=key())
+
+
+def test_history_pages_newest_first(member, key, order):
+    for n in range(5):
+        points_earn(member=member, points=n + 1, source=order(str(n)), key=key())
+
+    page, after = history_page(member=member, limit=2)
+    assert [e.amount for e in page] == [5, 4]
+    page, after = history_page(member=member, before_id=after, limit=2)
+    assert [e.amount for e in page] == [3, 2]
+    page, after = history_page(member=member, before_id=after, limit=2)
+    assert [e.amount for e in page] == [1]
+    assert after is None
+
+
+def test_points_expiring_groups_by_last_usable_day(member, key, order):
+    now = timezone.now()
+    with time_machine.travel(now - dt.timedelta(days=350)):
+        points_earn(member=member, points=30, source=order("a"), key=key())
+        points_earn(member=member, points=20, source=order("b"), key=key())
+    points_earn(member=member, points=99, source=order("c"), key=key())
+
+    expiring = points_expiring(member=member, days=30)
+
+    assert len(expiring) == 1
+    assert expiring[0].points == 50
