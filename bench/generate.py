@@ -22,15 +22,19 @@ are made consistent here, and checks the totals afterwards instead.
 import argparse
 import datetime as dt
 import hashlib
+import json
 import random
 import time
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
 
 import psycopg
 from django.apps import apps
 from django.conf import settings
+from django.db.models import NOT_PROVIDED
 
 from batch.services import program_midnight, program_today
 from members.services import REFERRAL_ALPHABET, REFERRAL_LENGTH
@@ -162,11 +166,53 @@ def _plan(
     return lots
 
 
+def _copy_text(value: object) -> str:
+    """`value` in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dt.datetime):
+        return _ts(value)
+    if isinstance(value, dict | list):
+        value = json.dumps(value)
+    if not isinstance(value, int | str | Decimal | dt.date | UUID):
+        raise TypeError(f"no COPY text for {value!r}")
+    text = str(value)
+    for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def _model_defaults(table: str, columns: str) -> tuple[list[str], str]:
+    """The columns of `table` the load does not name but the database would refuse
+    empty (NOT NULL, no database default), and their models' defaults as COPY text
+    (a tab before each): a column added to a model later, with the default its
+    migration needs, does not break the load."""
+    model = next(m for m in apps.get_models() if m._meta.db_table == table)
+    named = {column.strip() for column in columns.split(",")}
+    missing = [
+        field
+        for field in model._meta.concrete_fields
+        if field.column not in named and not field.null and field.db_default is NOT_PROVIDED
+    ]
+    for field in missing:
+        if not field.has_default():
+            raise TypeError(f"{table}.{field.column}: no value and no default to load")
+    text = "".join(f"\t{_copy_text(field.get_default())}" for field in missing)
+    return [field.column for field in missing], text
+
+
 def _copy(cursor: psycopg.Cursor, table: str, columns: str, rows: Iterator[str]) -> int:
     """COPY `rows` into `table`, its secondary indexes dropped meanwhile and built
     again afterwards (several times faster than maintaining them row by row; the
-    indexes that back a constraint stay)."""
+    indexes that back a constraint stay). Columns not named get their model's
+    default."""
     started = time.perf_counter()
+    defaulted, default_text = _model_defaults(table, columns)
+    if defaulted:
+        columns = ", ".join([columns, *defaulted])
+        rows = (row[:-1] + default_text + "\n" for row in rows)
     indexes = cursor.execute(
         """
         SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x
@@ -195,6 +241,7 @@ def _copy(cursor: psycopg.Cursor, table: str, columns: str, rows: Iterator[str])
     say(
         f"  {table}: {count:,} rows in {copied - started:.1f} s, "
         f"{len(indexes)} indexes in {time.perf_counter() - copied:.1f} s"
+        + (f" (defaults: {', '.join(defaulted)})" if defaulted else "")
     )
     return count
 
