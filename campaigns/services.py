@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F
 from django.utils import timezone
 
 from batch.services import program_zone
@@ -23,6 +23,7 @@ from members.services import member_enrol
 from points.errors import PointsError
 from points.models import Entry
 from points.services import Source, lock_account, points_earn, points_reverse
+from tiers.services import EarnRate, PlanLine, plans_refund, tier_order_apply
 
 from .models import Event, OrderPoints
 
@@ -150,11 +151,12 @@ def _net_minor(data: OrderInput) -> int:
     return data.total_minor - data.shipping_minor
 
 
-def order_earning(*, order: Order) -> Earning:
-    """The points an order earns: the base rate on its net amount, rounded down
-    to whole currency units."""
+def order_earning(*, order: Order, rate: EarnRate) -> Earning:
+    """The points an order earns: the base rate on its net amount in whole
+    currency units, times the member's rate (tier and paid plan), rounded down."""
     units = order.total_minor // 10 ** currency_exponent(order.currency)
-    return Earning(points=units * settings.POINTS_PER_CURRENCY_UNIT, rules=["base"])
+    base = units * settings.POINTS_PER_CURRENCY_UNIT
+    return Earning(points=int(base * rate.multiplier), rules=["base", *rate.rules])
 
 
 def _order_result(order: Order) -> OrderResult:
@@ -218,7 +220,12 @@ def order_record(
                 )
                 for line in data.lines
             )
-            earning = order_earning(order=order)
+            rate = tier_order_apply(
+                member=member,
+                order=order,
+                lines=[PlanLine(sku=line.sku, quantity=line.quantity) for line in data.lines],
+            )
+            earning = order_earning(order=order, rate=rate)
             if member.status != Member.Status.ACTIVE:
                 earning = Earning(points=0, rules=[])
             release = data.placed_at + dt.timedelta(days=settings.RETURN_WINDOW_DAYS)
@@ -285,7 +292,7 @@ def refund_record(
             )
             if order is None:
                 raise ApiError(404, "not_found", f"No order has the id {order_id[:100]!r}.")
-            refunded = order.refunds.aggregate(total=Sum("amount_minor"))["total"] or 0
+            refunded = order.refunded_minor
             if refunded + amount_minor > order.total_minor:
                 raise ApiError(
                     422,
@@ -294,6 +301,9 @@ def refund_record(
                     "to refund.",
                     {"amount": "More than what is left to refund."},
                 )
+            Order.objects.filter(pk=order.pk).update(
+                refunded_minor=F("refunded_minor") + amount_minor
+            )
             refund = Refund.objects.create(
                 refund_id=refund_id,
                 order=order,
@@ -311,6 +321,11 @@ def refund_record(
                 )
                 for line in lines
             )
+            fully_refunded = refunded + amount_minor == order.total_minor
+            quantities: dict[str, int] = {}
+            for line in lines:
+                quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+            plans_refund(order=order, quantities=None if fully_refunded else quantities)
             earned = OrderPoints.objects.get(order=order).points
             total = order.total_minor or 1
             points = earned * (refunded + amount_minor) // total - earned * refunded // total

@@ -161,6 +161,16 @@ EVENT_RULES = {
     "share": {"points": env.int("EVENT_SHARE_POINTS", default=10), "daily_cap": 3},
 }
 
+# Tiers: qualifying spend is counted over this many days ending on the evaluated
+# day; a member below their tier's threshold keeps it for a grace period, then
+# drops one tier. Members within TIER_NUDGE_PERCENT of the next threshold are told
+# at most once per TIER_NUDGE_EVERY_DAYS; paid plans are reminded of before they end.
+TIER_WINDOW_DAYS = env.int("TIER_WINDOW_DAYS", default=365)
+TIER_GRACE_DAYS = env.int("TIER_GRACE_DAYS", default=30)
+TIER_NUDGE_PERCENT = 20
+TIER_NUDGE_EVERY_DAYS = 30
+PLAN_REMINDER_DAYS = 7
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]

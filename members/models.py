@@ -165,6 +165,14 @@ class Order(models.Model):
     currency = models.CharField(max_length=3)
     total_minor = models.BigIntegerField()
     shipping_minor = models.BigIntegerField(default=0)
+    refunded_minor = models.BigIntegerField(
+        default=0,
+        editable=False,
+        help_text=_(
+            "The sum of the order's refunds, kept with each refund under the order's row "
+            "lock: qualifying spend is total less refunded."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT)
     shopify_shop = models.ForeignKey(ShopifyShop, null=True, blank=True, on_delete=models.PROTECT)
@@ -180,6 +188,11 @@ class Order(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(shipping_minor__gte=0), name="order_shipping_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refunded_minor__gte=0)
+                & models.Q(refunded_minor__lte=models.F("total_minor")),
+                name="order_refunded_within_total",
             ),
         ]
 

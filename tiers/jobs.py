@@ -1,0 +1,315 @@
+"""The tier jobs of the night, each run per chunk of member ids by the batch
+framework (`batch`), each safe to run twice for the same day.
+
+`recalc_tiers` is plain SQL, portable between PostgreSQL and SQLite, because the
+ORM cannot say an UPDATE ... FROM an aggregate or an INSERT ... SELECT; a chunk is
+a handful of statements whatever its size. A member's row is evaluated once per
+programme day (`evaluated_on`): a second run of the same night, or a re-run after
+a crash (a failed chunk rolled back whole), finds nothing left to do where the
+work was done.
+"""
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from batch.registry import Job, register
+from batch.services import program_midnight, program_zone
+from members.models import Member, Order
+
+from .models import MemberTier, Subscription, Tier, TierChange, TierNotice
+from .notices import notices_send_range
+from .selectors import qualifying_window, tiers_by_rank
+
+STATE = MemberTier._meta.db_table
+TIER = Tier._meta.db_table
+ORDER = Order._meta.db_table
+MEMBER = Member._meta.db_table
+CHANGE = TierChange._meta.db_table
+NOTICE = TierNotice._meta.db_table
+
+# Fragments over a row of STATE (named by its table): the rank of its tier; the
+# best rank its spend or a running override entitles it to (the floor); the id of
+# that tier, of the tier one below, and of the tier one above.
+CURRENT_RANK = f"(SELECT t.rank FROM {TIER} t WHERE t.id = {STATE}.tier_id)"
+FLOOR_RANK = (
+    f"(SELECT MAX(t.rank) FROM {TIER} t "
+    f"WHERE t.id = {STATE}.qualified_tier_id OR t.id = {STATE}.override_tier_id)"
+)
+FLOOR_TIER = (
+    f"(SELECT t.id FROM {TIER} t WHERE t.id = {STATE}.qualified_tier_id "
+    f"OR t.id = {STATE}.override_tier_id ORDER BY t.rank DESC LIMIT 1)"
+)
+LOWER_TIER = (
+    f"(SELECT t.id FROM {TIER} t WHERE t.rank < {CURRENT_RANK} ORDER BY t.rank DESC LIMIT 1)"
+)
+NEXT_TIER = f"(SELECT t.id FROM {TIER} t WHERE t.rank > {CURRENT_RANK} ORDER BY t.rank LIMIT 1)"
+NEXT_THRESHOLD = f"(SELECT t.threshold_minor FROM {TIER} t WHERE t.id = {NEXT_TIER})"
+THRESHOLD = f"(SELECT t.threshold_minor FROM {TIER} t WHERE t.id = {STATE}.tier_id)"
+IN_CHUNK = (
+    f"{STATE}.member_id BETWEEN %s AND %s "
+    f"AND ({STATE}.evaluated_on IS NULL OR {STATE}.evaluated_on < %s)"
+)
+
+
+def _date(value: dt.date) -> Any:
+    return connection.ops.adapt_datefield_value(value)
+
+
+def _ts(value: dt.datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
+    """Evaluate the tiers of members `first_id`..`last_id` for the night `as_of`:
+    the spend of the window ending the day before, then upgrades, grace periods,
+    downgrades at the end of grace (one tier), requalification and nudges. Each
+    change writes one history row and one notice."""
+    now, day = _ts(timezone.now()), _date(as_of)
+    chunk = [first_id, last_id, day]
+    start, end = qualifying_window(last_day=as_of - dt.timedelta(days=1))
+    grace_end = _date(as_of + dt.timedelta(days=settings.TIER_GRACE_DAYS))
+    nudge_after = _date(as_of - dt.timedelta(days=settings.TIER_NUDGE_EVERY_DAYS))
+    counts = {"upgraded": 0, "grace_started": 0, "grace_cleared": 0, "downgraded": 0, "nudged": 0}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {STATE} (member_id, tier_id, since, override_reason, spend_minor,
+                orders_count)
+            SELECT m.id, %s, %s, '', 0, 0 FROM {MEMBER} m
+            WHERE m.id BETWEEN %s AND %s
+              AND NOT EXISTS (SELECT 1 FROM {STATE} s WHERE s.member_id = m.id)
+            ON CONFLICT (member_id) DO NOTHING
+            """,
+            [tiers_by_rank()[0].pk, now, first_id, last_id],
+        )
+        cursor.execute(
+            f"""
+            UPDATE {STATE} SET
+                spend_minor = s.spend,
+                orders_count = s.orders,
+                qualified_tier_id = (SELECT t.id FROM {TIER} t
+                    WHERE t.threshold_minor <= s.spend AND t.min_orders <= s.orders
+                    ORDER BY t.rank DESC LIMIT 1),
+                override_tier_id = CASE WHEN override_until < %s THEN NULL
+                    ELSE override_tier_id END,
+                override_reason = CASE WHEN override_until < %s THEN ''
+                    ELSE override_reason END,
+                override_until = CASE WHEN override_until < %s THEN NULL
+                    ELSE override_until END
+            FROM (
+                SELECT x.member_id, COALESCE(a.spend, 0) AS spend, COALESCE(a.orders, 0) AS orders
+                FROM {STATE} x LEFT JOIN (
+                    SELECT o.member_id, SUM(o.total_minor - o.refunded_minor) AS spend,
+                        SUM(CASE WHEN o.total_minor > o.refunded_minor THEN 1 ELSE 0 END)
+                            AS orders
+                    FROM {ORDER} o
+                    WHERE o.member_id BETWEEN %s AND %s
+                      AND o.placed_at >= %s AND o.placed_at < %s
+                    GROUP BY o.member_id
+                ) a ON a.member_id = x.member_id
+                WHERE x.member_id BETWEEN %s AND %s
+                  AND (x.evaluated_on IS NULL OR x.evaluated_on < %s)
+            ) s
+            WHERE {STATE}.member_id = s.member_id
+            """,
+            [day, day, day, first_id, last_id, _ts(start), _ts(end), *chunk],
+        )
+        if not cursor.rowcount:
+            return {}
+
+        # Up: the floor (spend or override) is above the tier.
+        up = f"{IN_CHUNK} AND {FLOOR_RANK} > {CURRENT_RANK}"
+        _change(cursor, "upgrade", FLOOR_TIER, up, chunk, day, now)
+        _notice(cursor, "upgrade", FLOOR_TIER, "0", "NULL", up, chunk, day, now)
+        cursor.execute(
+            f"UPDATE {STATE} SET tier_id = {FLOOR_TIER}, since = %s, grace_until = NULL WHERE {up}",
+            [now, *chunk],
+        )
+        counts["upgraded"] = cursor.rowcount
+
+        # Back at the tier's level during grace: grace ends.
+        cursor.execute(
+            f"UPDATE {STATE} SET grace_until = NULL "
+            f"WHERE {IN_CHUNK} AND grace_until IS NOT NULL AND {FLOOR_RANK} >= {CURRENT_RANK}",
+            chunk,
+        )
+        counts["grace_cleared"] = cursor.rowcount
+
+        # Below the tier and not yet in grace: grace begins, the member is told
+        # what they must spend by when.
+        short = f"{IN_CHUNK} AND {FLOOR_RANK} < {CURRENT_RANK}"
+        enter = f"{short} AND grace_until IS NULL"
+        shortfall = f"CASE WHEN {THRESHOLD} > spend_minor THEN {THRESHOLD} - spend_minor ELSE 0 END"
+        _notice(cursor, "grace", "tier_id", shortfall, "%s", enter, [grace_end, *chunk], day, now)
+        # Still below when grace has run out: one tier down, not more.
+        drop = f"{short} AND grace_until IS NOT NULL AND grace_until <= %s"
+        cursor.execute(
+            f"UPDATE {STATE} SET grace_until = %s WHERE {enter}",
+            [grace_end, *chunk],
+        )
+        counts["grace_started"] = cursor.rowcount
+        drop_params = [*chunk, day]
+        _change(cursor, "downgrade", LOWER_TIER, drop, drop_params, day, now)
+        _notice(cursor, "downgrade", LOWER_TIER, "0", "NULL", drop, drop_params, day, now)
+        cursor.execute(
+            f"UPDATE {STATE} SET tier_id = {LOWER_TIER}, since = %s, grace_until = NULL "
+            f"WHERE {drop}",
+            [now, *drop_params],
+        )
+        counts["downgraded"] = cursor.rowcount
+
+        # Within TIER_NUDGE_PERCENT of the next threshold, not nudged lately.
+        near = (
+            f"{IN_CHUNK} AND {NEXT_THRESHOLD} > spend_minor "
+            f"AND spend_minor * 100 >= {NEXT_THRESHOLD} * %s "
+            f"AND (nudged_on IS NULL OR nudged_on <= %s) AND member_id IN "
+            f"(SELECT m.id FROM {MEMBER} m WHERE m.id BETWEEN %s AND %s AND m.status = %s)"
+        )
+        near_params = [
+            *chunk,
+            100 - settings.TIER_NUDGE_PERCENT,
+            nudge_after,
+            first_id,
+            last_id,
+            Member.Status.ACTIVE,
+        ]
+        _notice(
+            cursor,
+            "nudge",
+            NEXT_TIER,
+            f"{NEXT_THRESHOLD} - spend_minor",
+            "NULL",
+            near,
+            near_params,
+            day,
+            now,
+        )
+        cursor.execute(f"UPDATE {STATE} SET nudged_on = %s WHERE {near}", [day, *near_params])
+        counts["nudged"] = cursor.rowcount
+
+        cursor.execute(f"UPDATE {STATE} SET evaluated_on = %s WHERE {IN_CHUNK}", [day, *chunk])
+    transaction.on_commit(lambda: notices_send_range(first_id=first_id, last_id=last_id))
+    return {key: value for key, value in counts.items() if value}
+
+
+def _change(
+    cursor: Any, reason: str, to_tier: str, where: str, params: list, day: Any, now: Any
+) -> None:
+    cursor.execute(
+        f"""
+        INSERT INTO {CHANGE} (member_id, from_tier_id, to_tier_id, reason, as_of, note, created_at)
+        SELECT member_id, tier_id, {to_tier}, %s, %s, 'nightly', %s FROM {STATE} WHERE {where}
+        """,
+        [reason, day, now, *params],
+    )
+
+
+def _notice(
+    cursor: Any,
+    kind: str,
+    tier: str,
+    amount: str,
+    until: str,
+    where: str,
+    params: list,
+    day: Any,
+    now: Any,
+) -> None:
+    """Put a notice of `kind` in the outbox for each row `where` holds; `tier`,
+    `amount` and `until` are SQL over the row (`until` may be a parameter, first
+    in `params`)."""
+    until_params, where_params = (params[:1], params[1:]) if until == "%s" else ([], params)
+    cursor.execute(
+        f"""
+        INSERT INTO {NOTICE} (member_id, kind, as_of, tier_id, amount_minor, until, created_at)
+        SELECT member_id, %s, %s, {tier}, {amount}, {until}, %s FROM {STATE} WHERE {where}
+        ON CONFLICT (member_id, kind, as_of) DO NOTHING
+        """,
+        [kind, day, *until_params, now, *where_params],
+    )
+
+
+def paid_plans(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
+    """Remind members whose plan ends within PLAN_REMINDER_DAYS (once per end:
+    an extension earns a new reminder), and end the plans whose time is up."""
+    cutoff = program_midnight(as_of)
+    now = timezone.now()
+    in_chunk = Subscription.objects.filter(
+        member_id__gte=first_id, member_id__lte=last_id, status=Subscription.Status.ACTIVE
+    )
+    due = list(
+        in_chunk.filter(
+            ends_at__gt=cutoff,
+            ends_at__lte=cutoff + dt.timedelta(days=settings.PLAN_REMINDER_DAYS),
+        )
+        .exclude(reminded_for=F("ends_at"))
+        .values("pk", "member_id", "plan_id", "ends_at")
+    )
+    TierNotice.objects.bulk_create(
+        [
+            TierNotice(
+                member_id=row["member_id"],
+                kind=TierNotice.Kind.PLAN_REMINDER,
+                as_of=as_of,
+                plan_id=row["plan_id"],
+                until=_last_day(row["ends_at"]),
+                created_at=now,
+            )
+            for row in due
+        ],
+        ignore_conflicts=True,
+    )
+    reminded = in_chunk.filter(pk__in=[row["pk"] for row in due]).update(reminded_for=F("ends_at"))
+    ended = list(
+        in_chunk.filter(ends_at__lte=cutoff).values(
+            "pk", "member_id", "plan_id", "member__tier_state__tier_id"
+        )
+    )
+    lowest = tiers_by_rank()[0].pk
+    TierChange.objects.bulk_create(
+        TierChange(
+            member_id=row["member_id"],
+            from_tier_id=row["member__tier_state__tier_id"] or lowest,
+            to_tier_id=row["member__tier_state__tier_id"] or lowest,
+            reason=TierChange.Reason.PLAN_ENDED,
+            as_of=as_of,
+            plan_id=row["plan_id"],
+            note="nightly",
+            created_at=now,
+        )
+        for row in ended
+    )
+    TierNotice.objects.bulk_create(
+        [
+            TierNotice(
+                member_id=row["member_id"],
+                kind=TierNotice.Kind.PLAN_ENDED,
+                as_of=as_of,
+                plan_id=row["plan_id"],
+                created_at=now,
+            )
+            for row in ended
+        ],
+        ignore_conflicts=True,
+    )
+    expired = in_chunk.filter(pk__in=[row["pk"] for row in ended]).update(
+        status=Subscription.Status.ENDED, ended_at=now
+    )
+    if reminded or expired:
+        transaction.on_commit(lambda: notices_send_range(first_id=first_id, last_id=last_id))
+    return {key: value for key, value in {"reminded": reminded, "ended": expired}.items() if value}
+
+
+def _last_day(ends_at: dt.datetime) -> dt.date:
+    """The last programme day a plan ending at `ends_at` runs on."""
+    return (ends_at - dt.timedelta(microseconds=1)).astimezone(program_zone()).date()
+
+
+def register_jobs() -> None:
+    register(Job("recalc_tiers", 40, recalc_tiers, "tiers from the window's spend; grace; nudges"))
+    register(Job("paid_plans", 50, paid_plans, "paid plans ending: reminders, expiries"))

@@ -1,0 +1,67 @@
+"""Sending the tier notices: the outbox rows (`TierNotice`) written by the
+transaction that decided them, e-mailed after it commits.
+
+A notice is claimed (its `sent_at` set by a guarded UPDATE) before its e-mail
+goes, so two senders never send it twice. The near-upgrade nudge is marketing:
+it goes only to members who consented to marketing e-mail; the rest (tier
+changes, grace, paid plans) are transactional and always go.
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import Q, QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from members.models import Member
+from members.money import format_amount
+
+from .models import TierNotice
+
+MARKETING = {TierNotice.Kind.NUDGE}
+
+
+def _message(notice: TierNotice, email: str) -> EmailMultiAlternatives:
+    member = notice.member
+    with translation.override(member.language or settings.LANGUAGE_CODE):
+        context = {
+            "member": member,
+            "notice": notice,
+            "amount": f"{format_amount(notice.amount_minor, settings.PROGRAM_CURRENCY)} "
+            f"{settings.PROGRAM_CURRENCY}",
+        }
+        subject = render_to_string(f"tiers/email/{notice.kind}_subject.txt", context).strip()
+        body = render_to_string(f"tiers/email/{notice.kind}_message.txt", context)
+    return EmailMultiAlternatives(subject, body, to=[email])
+
+
+def _send(notices: QuerySet[TierNotice]) -> int:
+    messages = []
+    now = timezone.now()
+    for notice in notices.select_related("member__user", "tier", "plan").order_by("pk"):
+        if not TierNotice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(sent_at=now):
+            continue  # another sender has it
+        member, email = notice.member, notice.member.user.email
+        if member.status != Member.Status.ACTIVE or not email:
+            continue
+        if notice.kind in MARKETING and member.marketing_email_at is None:
+            continue
+        messages.append(_message(notice, email))
+    if messages:
+        get_connection().send_messages(messages)
+    return len(messages)
+
+
+def notices_send(*, ids: list[int]) -> int:
+    """Send the unsent notices among `ids`; returns how many e-mails went."""
+    return _send(TierNotice.objects.filter(pk__in=ids, sent_at__isnull=True))
+
+
+def notices_send_range(*, first_id: int, last_id: int) -> int:
+    """Send every unsent notice of the members `first_id`..`last_id` (a night's
+    chunk, and whatever an earlier crash left unsent)."""
+    return _send(
+        TierNotice.objects.filter(
+            Q(member_id__gte=first_id, member_id__lte=last_id), sent_at__isnull=True
+        )
+    )
