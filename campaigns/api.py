@@ -14,6 +14,7 @@ from members.schemas import TEXT, Amount, Currency, StrictSchema, error_response
 from members.selectors import member_summary
 from points.api import member_or_404
 from points.selectors import balance_get, points_expiring
+from tiers.api import PaidPlanOut, SpendOut, TierOut, member_tier_part
 
 from .services import (
     CustomerInput,
@@ -100,7 +101,13 @@ class PointsOut(Schema):
 
 
 class MemberDetailOut(MemberOut):
+    tier: TierOut
     points: PointsOut
+    paid_plan: PaidPlanOut | None
+    earn_multiplier: str = Field(
+        description="What an order earns at now: the tier's multiplier plus the plan's extra."
+    )
+    spend: SpendOut
 
 
 def _lines(lines: list[LineIn], currency: str, field: str) -> list[LineInput]:
@@ -182,13 +189,15 @@ def events_create(request: HttpRequest, body: EventIn) -> Status:
 @router.get(
     "/members/{number}",
     response={200: MemberDetailOut, **error_responses(404)},
-    summary="A member by number: status, points available, pending and expiring",
+    summary="A member by number: status, tier and paid plan, points available, pending and "
+    "expiring",
 )
 def members_get(request: HttpRequest, number: str) -> dict:
     member = member_or_404(number)
     balance = balance_get(member=member)
     return {
         **member_summary(member=member),
+        **member_tier_part(member=member),
         "points": {
             "available": balance.available,
             "pending": balance.pending,

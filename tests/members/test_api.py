@@ -1,8 +1,11 @@
 """The API framework (auth, error shape) and the members endpoints."""
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
+from batch.services import program_today
 from members.models import Member, User
 from members.services import api_key_revoke
 from tests.api import assert_error, post
@@ -165,6 +168,36 @@ def test_get_member(api_client):
         "email": member.user.email,
         "status": "restricted",
         "points": {"available": 0, "pending": 0, "expiring": []},
+        "tier": {
+            "code": "member",
+            "name": "Member",
+            "multiplier": "1.00",
+            "benefits": {
+                "discount_percent": 0,
+                "free_shipping": False,
+                "priority_support": False,
+                "birthday_gift": False,
+                "early_access": False,
+            },
+            "since": None,
+            "grace_until": None,
+            "held_until": None,
+        },
+        "spend": {
+            "window_days": 365,
+            "since": (program_today() - dt.timedelta(days=364)).isoformat(),
+            "amount": "0.00",
+            "currency": "CNY",
+            "orders": 0,
+            "next_tier": {
+                "code": "silver",
+                "name": "Silver",
+                "spend_left": "1000.00",
+                "orders_left": 0,
+            },
+        },
+        "paid_plan": None,
+        "earn_multiplier": "1.00",
     }
 
 
