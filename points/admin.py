@@ -146,6 +146,7 @@ class MemberAdmin(BaseMemberAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": _("Adjust points of %(number)s") % {"number": member.number},
+            "action": _("Adjust points"),
             "member": member,
             "balance": balance_get(member=member),
             "form": form,

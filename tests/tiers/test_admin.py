@@ -1,0 +1,139 @@
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from batch.services import program_today
+from tests.factories import MemberFactory, UserFactory
+from tiers.models import MemberTier, Tier, TierChange
+
+pytestmark = pytest.mark.django_db
+
+
+def _staff(*perms):
+    user = UserFactory(is_staff=True)
+    codenames = ["view_member", "change_member", "view_tier", "change_tier", *perms]
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def _override(client, member, tier="gold", until=None, reason="VIP by the store manager"):
+    url = reverse("admin:members_member_override_tier", args=[member.pk])
+    until = until or program_today() + dt.timedelta(days=90)
+    return client.post(
+        url, {"tier": Tier.objects.get(code=tier).pk, "until": until, "reason": reason}
+    )
+
+
+def test_staff_with_permission_override_a_members_tier_with_a_reason(client):
+    member = MemberFactory()
+    staff = _staff("override_tier")
+    client.force_login(staff)
+    until = program_today() + dt.timedelta(days=90)
+
+    response = _override(client, member, until=until)
+
+    assert response.status_code == 302
+    state = MemberTier.objects.get(member=member)
+    assert (state.tier.code, state.override_tier.code, state.override_until) == (
+        "gold",
+        "gold",
+        until,
+    )
+    change = TierChange.objects.get(member=member)
+    assert (change.reason, change.from_tier.code, change.to_tier.code, change.actor) == (
+        "override",
+        "member",
+        "gold",
+        staff,
+    )
+    assert "VIP by the store manager" in change.note
+
+
+def test_override_without_the_permission_is_refused(client):
+    member = MemberFactory()
+    client.force_login(_staff())
+
+    assert _override(client, member).status_code == 403
+    assert not TierChange.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "changes"),
+    [
+        ("reason", {"reason": "  "}),
+        ("until", {"until": dt.date(2020, 1, 1)}),
+        ("until", {"until": "not a date"}),
+    ],
+)
+def test_a_bad_override_is_a_form_error_and_changes_nothing(client, field, changes):
+    member = MemberFactory()
+    client.force_login(_staff("override_tier"))
+
+    response = _override(client, member, **changes)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[field]
+    assert not TierChange.objects.exists()
+    assert not MemberTier.objects.filter(member=member).exists()
+
+
+def test_member_page_shows_the_tier_and_its_history(client):
+    member = MemberFactory()
+    client.force_login(_staff("override_tier", "view_tierchange"))
+    _override(client, member, tier="silver")
+
+    response = client.get(reverse("admin:members_member_change", args=[member.pk]))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Silver; qualifying spend 0.00 CNY in 0 orders" in page
+    assert "VIP by the store manager" in page
+    assert reverse("admin:members_member_override_tier", args=[member.pk]) in page
+
+
+def test_the_lowest_tier_cannot_require_spend(client):
+    client.force_login(_staff())
+    lowest = Tier.objects.get(code="member")
+    url = reverse("admin:tiers_tier_change", args=[lowest.pk])
+
+    response = client.post(
+        url,
+        {
+            "code": "member",
+            "name": "Member",
+            "rank": 0,
+            "threshold_minor": 100,
+            "min_orders": 0,
+            "multiplier": "1.0",
+            "discount_percent": 0,
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors()
+    lowest.refresh_from_db()
+    assert lowest.threshold_minor == 0
+
+
+def test_tier_thresholds_are_editable(client):
+    client.force_login(_staff())
+    gold = Tier.objects.get(code="gold")
+
+    response = client.post(
+        reverse("admin:tiers_tier_change", args=[gold.pk]),
+        {
+            "code": "gold",
+            "name": "Gold",
+            "rank": 2,
+            "threshold_minor": 400_000,
+            "min_orders": 0,
+            "multiplier": "1.5",
+            "discount_percent": 5,
+        },
+    )
+
+    assert response.status_code == 302
+    gold.refresh_from_db()
+    assert gold.threshold_minor == 400_000
