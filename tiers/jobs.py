@@ -119,7 +119,8 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
             """,
             [day, day, day, first_id, last_id, _ts(start), _ts(end), *chunk],
         )
-        if not cursor.rowcount:
+        counts["evaluated"] = cursor.rowcount
+        if not counts["evaluated"]:
             return {}
 
         # Up: the floor (spend or override) is above the tier.

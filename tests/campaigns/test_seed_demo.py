@@ -5,6 +5,7 @@ from members.models import Member, User
 from points.models import Entry
 from points.selectors import balance_get
 from tests.factories import ledger_is_clean
+from tiers.models import MemberTier, PaidPlan, TierChange
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +21,10 @@ def test_seed_demo_is_idempotent_and_gives_the_demo_member_a_history(capsys):
     assert member.is_verified
     assert Entry.objects.filter(member=member).count() == 5
     balance = balance_get(member=member)
-    assert balance.available == 420 + 1280 + 655 - 1000
-    assert balance.pending == 310
+    # The second order lifts the member to Silver: it and the later ones earn x1.2.
+    assert balance.available == 420 + 1536 + 786 - 1000
+    assert balance.pending == 372
+    assert MemberTier.objects.get(member=member).tier.code == "silver"
+    assert TierChange.objects.filter(member=member, reason="upgrade").count() == 1
+    assert PaidPlan.objects.filter(code="plus").count() == 1
     assert ledger_is_clean()

@@ -1,27 +1,47 @@
-"""Demo data for a first run: a staff superuser and a demo member with a
-believable points history. Safe to run again: what exists is kept, what is
-missing is created (every write carries a fixed idempotency key)."""
+"""Demo data for a first run: a staff superuser, a paid plan on sale, and a demo
+member whose orders (reported through the same service as the shop's API) made
+them Silver, with a believable points history. Safe to run again: what exists is
+kept, what is missing is created (every write carries a fixed id or key)."""
 
 import datetime as dt
+from decimal import Decimal
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from members.models import Member, User
+from campaigns.services import LineInput, OrderInput, order_record
+from members.models import Member, Order, User
 from members.services import member_create, member_mark_verified
 from points.models import Entry
-from points.services import Source, points_earn, points_redeem
+from points.services import Source, points_redeem
+from tiers.models import PaidPlan
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-demo-2026"  # noqa: S105 - demo data, printed for the user
 MEMBER_EMAIL = "demo@example.com"
 MEMBER_PASSWORD = "member-demo-2026"  # noqa: S105 - demo data, printed for the user
 
-# (order id, days ago, points): what the demo member's orders earned.
-DEMO_ORDERS = [("D-1001", 160, 420), ("D-1002", 95, 1280), ("D-1003", 40, 655), ("D-1004", 3, 310)]
-RETURN_WINDOW_DAYS = 14
+# (order id, days ago, net amount in minor units): the demo member's orders. The
+# second lifts them to Silver, so the later ones earn at its multiplier.
+DEMO_ORDERS = [
+    ("D-1001", 160, 42_000),
+    ("D-1002", 95, 128_000),
+    ("D-1003", 40, 65_500),
+    ("D-1004", 3, 31_000),
+]
+DEMO_PLAN = {
+    "code": "plus",
+    "name": "Plus",
+    "sku": "PLUS-1Y",
+    "price_minor": 19_900,
+    "duration_days": 365,
+    "extra_multiplier": Decimal("0.5"),
+    "free_shipping": True,
+    "early_access": True,
+}
 
 
 class Command(BaseCommand):
@@ -48,6 +68,7 @@ class Command(BaseCommand):
             user=user, external_id="demo-customer-1"
         )
         member_mark_verified(member=member)
+        PaidPlan.objects.get_or_create(code=DEMO_PLAN["code"], defaults=DEMO_PLAN)
         self._history(member)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
@@ -58,19 +79,17 @@ class Command(BaseCommand):
 
     def _history(self, member: Member) -> None:
         now = timezone.now()
-        for order_id, days_ago, points in DEMO_ORDERS:
-            placed = now - dt.timedelta(days=days_ago)
-            release = placed + dt.timedelta(days=RETURN_WINDOW_DAYS)
-            if Entry.objects.filter(member=member, idempotency_key=f"demo:{order_id}").exists():
-                continue
-            points_earn(
-                member=member,
-                points=points,
-                source=Source(Entry.Source.ORDER, order_id),
-                key=f"demo:{order_id}",
-                available_from=release if release > now else None,
-                effective_at=placed,
+        for order_id, days_ago, amount in DEMO_ORDERS:
+            data = OrderInput(
+                order_id=order_id,
+                member_number=member.number,
+                placed_at=now - dt.timedelta(days=days_ago),
+                currency=settings.PROGRAM_CURRENCY,
+                total_minor=amount,
+                lines=[LineInput(sku="TEA-1", category="tea", quantity=1, amount_minor=amount)],
             )
+            if not Order.objects.filter(order_id=order_id).exists():
+                order_record(data=data, fingerprint=f"demo:{order_id}")
         if not Entry.objects.filter(member=member, idempotency_key="demo:redeem").exists():
             points_redeem(
                 member=member,
