@@ -36,6 +36,23 @@ def _fresh_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_tiers(request: pytest.FixtureRequest) -> None:
+    """A transactional test empties every table when it ends, the rows of data
+    migrations included: the tests after it get the default tiers back."""
+    names = set(request.fixturenames)
+    if "transactional_db" in names or "db" in names:
+        request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
+    elif request.node.get_closest_marker("django_db") is not None:
+        request.getfixturevalue("_django_db_helper")
+    else:
+        return
+    from tiers.defaults import default_tiers_create
+    from tiers.models import Tier
+
+    default_tiers_create(Tier)
+
+
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"

@@ -40,6 +40,18 @@ class TierAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "rank", "threshold", "min_orders", "multiplier", *BENEFITS]
     ordering = ["rank"]
 
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one at a time, so the lowest tier stays
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tier | None = None) -> bool:
+        """The lowest tier is where every member starts: it stays."""
+        lowest = Tier.objects.order_by("rank").first()
+        if obj is not None and lowest is not None and obj.pk == lowest.pk:
+            return False
+        return super().has_delete_permission(request, obj)
+
     @admin.display(description=_("qualifying spend"), ordering="threshold_minor")
     def threshold(self, obj: Tier) -> str:
         return _money(obj.threshold_minor)

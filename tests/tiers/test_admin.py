@@ -137,3 +137,16 @@ def test_tier_thresholds_are_editable(client):
     assert response.status_code == 302
     gold.refresh_from_db()
     assert gold.threshold_minor == 400_000
+
+
+def test_the_lowest_tier_cannot_be_deleted_but_another_can(client):
+    staff = _staff("delete_tier")
+    client.force_login(staff)
+    lowest, diamond = Tier.objects.get(code="member"), Tier.objects.get(code="diamond")
+
+    refused = client.post(reverse("admin:tiers_tier_delete", args=[lowest.pk]), {"post": "yes"})
+    allowed = client.post(reverse("admin:tiers_tier_delete", args=[diamond.pk]), {"post": "yes"})
+
+    assert refused.status_code == 403
+    assert allowed.status_code == 302
+    assert list(Tier.objects.values_list("code", flat=True)) == ["member", "silver", "gold"]
