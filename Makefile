@@ -50,8 +50,10 @@ lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
 		-c requirements.lock -o requirements-dev.lock
 
-## messages: compile the translations
+## messages: collect new strings into locale/*/django.po and compile the .mo files
+## (committed); translate the new entries, run it again and commit both
 messages: install
+	$(MANAGE) makemessages -l zh_Hans -l zh_Hant --ignore=.venv --ignore=bench --ignore=tests
 	$(MANAGE) compilemessages --ignore=.venv
 
 clean:
