@@ -59,10 +59,22 @@ def _expire(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-orders", action="store_true", help="do not load orders")
 
 
+def _orders_http(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--lots-per-member", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=8, help="keep-alive connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
+
+
 def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     _generate(commands.add_parser("generate", help="load a ledger at a chosen scale"))
     _ledger_writes(commands.add_parser("ledger_writes", help="earn and redeem, tx/s"))
     _expire(commands.add_parser("expire", help="the expire_points job vs one statement"))
+    _orders_http(
+        commands.add_parser("orders_http", help="order intake over HTTP vs the stack's ceiling")
+    )
     everything = commands.add_parser("all", help="every benchmark at a modest scale (default)")
     everything.add_argument("--quick", action="store_true", help="smaller and shorter still")
     child = commands.add_parser("_expire_job")  # internal: the job alone, in a child process
@@ -70,15 +82,18 @@ def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     child.add_argument("--chunk-size", type=int, default=None)
 
 
+BENCHMARKS = {"ledger_writes": _ledger_writes, "expire": _expire, "orders_http": _orders_http}
+
+
 def for_all(args: argparse.Namespace, command: str) -> argparse.Namespace:
     """The arguments `all` runs `command` with: its defaults, expire scaled down."""
     parser = argparse.ArgumentParser()
-    {"ledger_writes": _ledger_writes, "expire": _expire}[command](parser)
+    BENCHMARKS[command](parser)
     defaults = parser.parse_args([])
     quick = getattr(args, "quick", False)
     if command == "expire":
         defaults.members = int(EXPIRE_MEMBERS * ALL_EXPIRE_SCALE)
         defaults.quick = quick
     elif quick:
-        defaults.duration = 2.0
+        defaults.duration = 2.0 if command == "ledger_writes" else 4.0
     return defaults

@@ -191,16 +191,19 @@ def _model_defaults(table: str, columns: str) -> tuple[list[str], str]:
     migration needs, does not break the load."""
     model = next(m for m in apps.get_models() if m._meta.db_table == table)
     named = {column.strip() for column in columns.split(",")}
-    missing = [
-        field
+    missing = {
+        column: field
         for field in model._meta.concrete_fields
-        if field.column not in named and not field.null and field.db_default is NOT_PROVIDED
-    ]
-    for field in missing:
+        if (column := field.column)
+        and column not in named
+        and not field.null
+        and field.db_default is NOT_PROVIDED
+    }
+    for column, field in missing.items():
         if not field.has_default():
-            raise TypeError(f"{table}.{field.column}: no value and no default to load")
-    text = "".join(f"\t{_copy_text(field.get_default())}" for field in missing)
-    return [field.column for field in missing], text
+            raise TypeError(f"{table}.{column}: no value and no default to load")
+    text = "".join(f"\t{_copy_text(field.get_default())}" for field in missing.values())
+    return list(missing), text
 
 
 def _copy(cursor: psycopg.Cursor, table: str, columns: str, rows: Iterator[str]) -> int:
