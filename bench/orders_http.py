@@ -2,19 +2,20 @@
 its orders, beside the ceiling of the same stack (a trivial JSON view), on the
 same server in the same run, from the same keep-alive client.
 
-Set-up: a fresh ledger (`bench.generate`: members with a verified e-mail and a
-few lots each), an API key made by `manage.py create_api_key`, and gunicorn
-serving `bench.server` (the project's URLs plus the trivial view) on that
-database with production settings: DEBUG off, the client saying
-X-Forwarded-Proto: https as the TLS proxy in front of the site would. The
-workers are gunicorn's gthread class: its default sync worker closes the
-connection after every response, gthread keeps it open.
+Set-up: a fresh ledger (`bench.generate`: members with a verified e-mail, a few
+lots and their orders each), the night's `recalc_tiers` over it, an API key made
+by `manage.py create_api_key`, and gunicorn serving `bench.server` (the
+project's URLs plus the trivial view) on that database with production settings:
+DEBUG off, the client saying X-Forwarded-Proto: https as the TLS proxy in front
+of the site would. The workers are gunicorn's gthread class: its default sync
+worker closes the connection after every response, gthread keeps it open.
 
-The client (`bench/http_client.py`): `connections` threads of this process, each with one persistent
-HTTP/1.1 connection (http.client). Each connection first asks the trivial view
-which worker it reached (and is opened again while that worker already holds its
-share of the connections), then sends a few warm-up requests; the clock starts
-once all of them are ready. Three phases, each on new connections:
+The client (`bench/http_client.py`): `connections` threads of this process, each
+with one persistent HTTP/1.1 connection (http.client). Each connection first
+asks the trivial view which worker it reached (and is opened again while that
+worker already holds its share of the connections), then sends a few warm-up
+requests; the clock starts once all of them are ready. Three phases, each on
+new connections:
 
 1. ceiling: GET /bench/ceiling, each connection sending again as soon as its
    answer comes (closed loop): the most requests per second the stack answers.
@@ -47,7 +48,9 @@ from typing import IO
 from django.conf import settings
 from django.core.management import call_command
 from django.db.models import Count, F, Sum
+from django.test.utils import override_settings
 
+from batch.services import job_run, program_today
 from members.models import Order, OrderLine
 from points.models import Entry
 
@@ -157,6 +160,17 @@ def _wait_until_answering(server: subprocess.Popen, port: int, log: IO[str], wor
 # -- set-up and checks, in this process, on the same database --
 
 
+def _evaluate_tiers() -> None:
+    """The night's `recalc_tiers`, so that every member has the tier its spend
+    earns before the orders come, as on any day after the first night (the
+    notices it writes are e-mailed nowhere)."""
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+        run = job_run(name="recalc_tiers", as_of=program_today())
+    if run.status != "succeeded":
+        raise RuntimeError(f"recalc_tiers {run.status}: {run.error}")
+    say(f"  recalc_tiers: {run.counts}")
+
+
 def _api_key() -> str:
     """A key made as an operator makes one: `manage.py create_api_key`."""
     out = io.StringIO()
@@ -258,6 +272,7 @@ def run(
 ) -> Result:
     say("== order intake over HTTP: POST /api/v1/orders vs the stack's ceiling ==")
     generate(members=members, lots_per_member=lots_per_member, due_fraction=0.0)
+    _evaluate_tiers()
     key = _api_key()
     with serving(workers=workers, threads=threads) as port:
         say(
