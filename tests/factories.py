@@ -76,3 +76,46 @@ class ShopifyShopFactory(factory.django.DjangoModelFactory):
     domain = factory.Sequence(lambda n: f"shop-{n}.myshopify.com")
     name = factory.SelfAttribute("domain")
     webhook_secret = factory.Sequence(lambda n: f"shpss_test_secret_{n}")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """An order row written directly: no points, no tier or plan effect at order
+    time. For the nightly jobs, which read the orders as they are stored."""
+
+    class Meta:
+        model = "members.Order"
+
+    order_id = factory.Sequence(lambda n: f"direct-{n}")
+    member = factory.SubFactory(MemberFactory)
+    placed_at = factory.LazyFunction(timezone.now)
+    currency = "CNY"
+    total_minor = 10_000
+    fingerprint = "x"
+
+
+def order_place(member, total_minor, *, placed_at=None, lines=None, order_id=None):
+    """An order reported the way the shop reports one, through
+    `campaigns.services.order_record` (points, tier, paid plans), placed at
+    `placed_at` (default: now). `lines` are (sku, quantity, amount_minor) tuples;
+    by default one line of the whole amount. Returns (order, the service's result)."""
+    import uuid
+
+    from campaigns.services import LineInput, OrderInput, order_record
+    from members.models import Order
+
+    order_id = order_id or f"placed-{uuid.uuid4().hex[:12]}"
+    if lines is None:
+        lines = [("GOODS-1", 1, total_minor)]
+    data = OrderInput(
+        order_id=order_id,
+        member_number=member.number,
+        placed_at=placed_at or timezone.now(),
+        currency="CNY",
+        total_minor=total_minor,
+        lines=[
+            LineInput(sku=sku, category="", quantity=quantity, amount_minor=amount)
+            for sku, quantity, amount in lines
+        ],
+    )
+    result, _created = order_record(data=data, fingerprint=f"test:{order_id}")
+    return Order.objects.get(order_id=order_id), result

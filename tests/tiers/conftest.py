@@ -1,0 +1,31 @@
+import pytest
+import time_machine
+
+from tests.factories import MemberFactory, ledger_is_clean, order_place
+from tiers.models import Tier
+
+
+@pytest.fixture(autouse=True)
+def _ledger_stays_clean(request, db):
+    yield
+    assert ledger_is_clean(), "ledger invariants broken after the test"
+
+
+@pytest.fixture
+def tiers(db):
+    """The default tiers of the data migration, by code."""
+    return {tier.code: tier for tier in Tier.objects.all()}
+
+
+@pytest.fixture
+def promoted(tiers):
+    """A member who reached tier `code` at once by an order of exactly its
+    threshold, placed (and reported) at `at`."""
+
+    def make(code, at, **member_fields):
+        member = MemberFactory(**member_fields)
+        with time_machine.travel(at, tick=False):
+            order_place(member, tiers[code].threshold_minor, placed_at=at)
+        return member
+
+    return make
