@@ -143,18 +143,23 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
 
         # Below the tier and not yet in grace: grace begins, the member is told
         # what they must spend by when.
-        short = f"{IN_CHUNK} AND {FLOOR_RANK} < {CURRENT_RANK}"
+        # A tier set after the window closed (an upgrade by an order placed since
+        # midnight) is judged on the next night, with that order in the window.
+        short = f"{IN_CHUNK} AND {FLOOR_RANK} < {CURRENT_RANK} AND since < %s"
+        short_params = [*chunk, _ts(end)]
         enter = f"{short} AND grace_until IS NULL"
         shortfall = f"CASE WHEN {THRESHOLD} > spend_minor THEN {THRESHOLD} - spend_minor ELSE 0 END"
-        _notice(cursor, "grace", "tier_id", shortfall, "%s", enter, [grace_end, *chunk], day, now)
+        _notice(
+            cursor, "grace", "tier_id", shortfall, "%s", enter, [grace_end, *short_params], day, now
+        )
         # Still below when grace has run out: one tier down, not more.
         drop = f"{short} AND grace_until IS NOT NULL AND grace_until <= %s"
         cursor.execute(
             f"UPDATE {STATE} SET grace_until = %s WHERE {enter}",
-            [grace_end, *chunk],
+            [grace_end, *short_params],
         )
         counts["grace_started"] = cursor.rowcount
-        drop_params = [*chunk, day]
+        drop_params = [*short_params, day]
         _change(cursor, "downgrade", LOWER_TIER, drop, drop_params, day, now)
         _notice(cursor, "downgrade", LOWER_TIER, "0", "NULL", drop, drop_params, day, now)
         cursor.execute(

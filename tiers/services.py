@@ -121,11 +121,13 @@ def _move(
     state.grace_until = None
 
 
-def _active_subscription(member_id: int, *, at: dt.datetime) -> Subscription | None:
+def _active_subscription(member_id: int) -> Subscription | None:
+    """The member's active subscription, locked; its time may be up already when
+    tonight's `paid_plans` has not ended it yet."""
     return (
         Subscription.objects.select_for_update()
         .select_related("plan")
-        .filter(member_id=member_id, status=Subscription.Status.ACTIVE, ends_at__gt=at)
+        .filter(member_id=member_id, status=Subscription.Status.ACTIVE)
         .first()
     )
 
@@ -135,14 +137,14 @@ def _plans_buy(
 ) -> None:
     """Each line whose SKU is a plan's starts the plan, or extends the running one
     by its duration (times the quantity). Buying another plan than the running one
-    ends the running one."""
+    ends the running one; a plan whose time is up ends before a new one starts."""
     quantities: dict[str, int] = {}
     for line in lines:
         quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
     for plan in PaidPlan.objects.filter(sku__in=quantities, is_active=True).order_by("pk"):
         days = plan.duration_days * quantities[plan.sku]
-        running = _active_subscription(state.member_id, at=order.placed_at)
-        if running is not None and running.plan_id == plan.pk:
+        running = _active_subscription(state.member_id)
+        if running is not None and running.plan_id == plan.pk and running.ends_at > order.placed_at:
             running.ends_at += dt.timedelta(days=days)
             running.save(update_fields=["ends_at"])
             subscription, reason = running, TierChange.Reason.PLAN_EXTENDED
