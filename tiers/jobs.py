@@ -22,8 +22,8 @@ from batch.services import program_midnight, program_zone
 from members.models import Member, Order
 
 from .models import MemberTier, Subscription, Tier, TierChange, TierNotice
-from .notices import notices_send_range
 from .selectors import qualifying_window, tiers_by_rank
+from .tasks import send_notices_range
 
 STATE = MemberTier._meta.db_table
 TIER = Tier._meta.db_table
@@ -199,7 +199,7 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         counts["nudged"] = cursor.rowcount
 
         cursor.execute(f"UPDATE {STATE} SET evaluated_on = %s WHERE {IN_CHUNK}", [day, *chunk])
-    transaction.on_commit(lambda: notices_send_range(first_id=first_id, last_id=last_id))
+    transaction.on_commit(lambda: send_notices_range.delay(first_id, last_id))
     return {key: value for key, value in counts.items() if value}
 
 
@@ -307,7 +307,7 @@ def paid_plans(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         status=Subscription.Status.ENDED, ended_at=now
     )
     if reminded or expired:
-        transaction.on_commit(lambda: notices_send_range(first_id=first_id, last_id=last_id))
+        transaction.on_commit(lambda: send_notices_range.delay(first_id, last_id))
     return {key: value for key, value in {"reminded": reminded, "ended": expired}.items() if value}
 
 

@@ -1,14 +1,16 @@
 """Sending the tier notices: the outbox rows (`TierNotice`) written by the
 transaction that decided them, e-mailed after it commits.
 
-A notice is claimed (its `sent_at` set by a guarded UPDATE) before its e-mail
-goes, so two senders never send it twice. The near-upgrade nudge is marketing:
-it goes only to members who consented to marketing e-mail; the rest (tier
-changes, grace, paid plans) are transactional and always go.
+Notices are claimed in batches (locked rows skipped, `sent_at` set) before
+their e-mails go, so two senders never send one twice; an e-mail that fails after
+its claim is not retried: at most once. The near-upgrade nudge is marketing: it
+goes only to members who consented to marketing e-mail; the rest (tier changes,
+grace, paid plans) are transactional and always go.
 """
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -19,6 +21,7 @@ from members.money import format_amount
 from .models import TierNotice
 
 MARKETING = {TierNotice.Kind.NUDGE}
+CLAIM_BATCH = 500
 
 
 def _message(notice: TierNotice, email: str) -> EmailMultiAlternatives:
@@ -35,21 +38,38 @@ def _message(notice: TierNotice, email: str) -> EmailMultiAlternatives:
     return EmailMultiAlternatives(subject, body, to=[email])
 
 
+def _claim(notices: QuerySet[TierNotice]) -> list[int]:
+    """Take up to CLAIM_BATCH unsent notices for this sender: rows another sender
+    holds are skipped, and the ones taken are marked sent before any e-mail goes."""
+    with transaction.atomic():
+        ids = list(
+            notices.filter(sent_at__isnull=True)
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:CLAIM_BATCH]
+        )
+        TierNotice.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=timezone.now())
+    return ids
+
+
 def _send(notices: QuerySet[TierNotice]) -> int:
-    messages = []
-    now = timezone.now()
-    for notice in notices.select_related("member__user", "tier", "plan").order_by("pk"):
-        if not TierNotice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(sent_at=now):
-            continue  # another sender has it
-        member, email = notice.member, notice.member.user.email
-        if member.status != Member.Status.ACTIVE or not email:
-            continue
-        if notice.kind in MARKETING and member.marketing_email_at is None:
-            continue
-        messages.append(_message(notice, email))
-    if messages:
-        get_connection().send_messages(messages)
-    return len(messages)
+    sent = 0
+    while ids := _claim(notices):
+        messages = []
+        claimed = TierNotice.objects.filter(pk__in=ids).select_related(
+            "member__user", "tier", "plan"
+        )
+        for notice in claimed.order_by("pk"):
+            member, email = notice.member, notice.member.user.email
+            if member.status != Member.Status.ACTIVE or not email:
+                continue
+            if notice.kind in MARKETING and member.marketing_email_at is None:
+                continue
+            messages.append(_message(notice, email))
+        if messages:
+            get_connection().send_messages(messages)
+        sent += len(messages)
+    return sent
 
 
 def notices_send(*, ids: list[int]) -> int:

@@ -21,8 +21,8 @@ from batch.services import program_today
 from members.models import Member, Order, User
 
 from .models import MemberTier, PaidPlan, PlanPurchase, Subscription, Tier, TierChange, TierNotice
-from .notices import notices_send
 from .selectors import member_spend, qualified_tier, tiers_by_rank
+from .tasks import send_notices
 
 
 class TierError(ValueError):
@@ -102,7 +102,7 @@ def _notify(
         as_of=as_of,
         defaults={"tier": tier, "plan": plan, "until": until, "created_at": now, "sent_at": None},
     )
-    transaction.on_commit(lambda: notices_send(ids=[notice.pk]))
+    transaction.on_commit(lambda: send_notices.delay([notice.pk]))
 
 
 def _move(
