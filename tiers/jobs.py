@@ -10,6 +10,7 @@ work was done.
 """
 
 import datetime as dt
+from itertools import pairwise
 from typing import Any
 
 from django.conf import settings
@@ -26,34 +27,74 @@ from .selectors import qualifying_window, tiers_by_rank
 from .tasks import send_notices_range
 
 STATE = MemberTier._meta.db_table
-TIER = Tier._meta.db_table
 ORDER = Order._meta.db_table
 MEMBER = Member._meta.db_table
 CHANGE = TierChange._meta.db_table
 NOTICE = TierNotice._meta.db_table
 
-# Fragments over a row of STATE (named by its table): the rank of its tier; the
-# best rank its spend or a running override entitles it to (the floor); the id of
-# that tier, of the tier one below, and of the tier one above.
-CURRENT_RANK = f"(SELECT t.rank FROM {TIER} t WHERE t.id = {STATE}.tier_id)"
-FLOOR_RANK = (
-    f"(SELECT MAX(t.rank) FROM {TIER} t "
-    f"WHERE t.id = {STATE}.qualified_tier_id OR t.id = {STATE}.override_tier_id)"
-)
-FLOOR_TIER = (
-    f"(SELECT t.id FROM {TIER} t WHERE t.id = {STATE}.qualified_tier_id "
-    f"OR t.id = {STATE}.override_tier_id ORDER BY t.rank DESC LIMIT 1)"
-)
-LOWER_TIER = (
-    f"(SELECT t.id FROM {TIER} t WHERE t.rank < {CURRENT_RANK} ORDER BY t.rank DESC LIMIT 1)"
-)
-NEXT_TIER = f"(SELECT t.id FROM {TIER} t WHERE t.rank > {CURRENT_RANK} ORDER BY t.rank LIMIT 1)"
-NEXT_THRESHOLD = f"(SELECT t.threshold_minor FROM {TIER} t WHERE t.id = {NEXT_TIER})"
-THRESHOLD = f"(SELECT t.threshold_minor FROM {TIER} t WHERE t.id = {STATE}.tier_id)"
-IN_CHUNK = (
+# Rows of the chunk not yet evaluated for the night; rows evaluated for it.
+PENDING = (
     f"{STATE}.member_id BETWEEN %s AND %s "
     f"AND ({STATE}.evaluated_on IS NULL OR {STATE}.evaluated_on < %s)"
 )
+EVALUATED = f"{STATE}.member_id BETWEEN %s AND %s AND {STATE}.evaluated_on = %s"
+# Only a row whose spend qualifies for another tier than its own, or that has an
+# override, can move: a cheap test that spares most rows the rest.
+MAY_MOVE = f"({STATE}.qualified_tier_id <> {STATE}.tier_id OR {STATE}.override_tier_id IS NOT NULL)"
+
+
+class Ladder:
+    """The tiers as SQL CASE expressions over a tier id column: a handful of
+    tiers, read once per chunk and written into the statements as integer
+    literals, cost the database nothing per row (a subquery per row would)."""
+
+    def __init__(self, tiers: list[Tier]) -> None:
+        self.tiers = tiers
+
+    def _case(self, column: str, pairs: list[tuple[int, int]]) -> str:
+        if not pairs:
+            return "NULL"
+        whens = " ".join(f"WHEN {int(key)} THEN {int(value)}" for key, value in pairs)
+        return f"(CASE {column} {whens} END)"
+
+    def rank(self, column: str) -> str:
+        return self._case(column, [(t.pk, t.rank) for t in self.tiers])
+
+    def threshold(self, column: str) -> str:
+        return self._case(column, [(t.pk, t.threshold_minor) for t in self.tiers])
+
+    def lower(self, column: str) -> str:
+        """The tier one below (none below the lowest)."""
+        return self._case(column, [(high.pk, low.pk) for low, high in pairwise(self.tiers)])
+
+    def next(self, column: str) -> str:
+        """The tier one above (none above the top)."""
+        return self._case(column, [(low.pk, high.pk) for low, high in pairwise(self.tiers)])
+
+    def next_threshold(self, column: str) -> str:
+        pairs = [(low.pk, high.threshold_minor) for low, high in pairwise(self.tiers)]
+        return self._case(column, pairs)
+
+    def qualified(self, spend: str, orders: str) -> str:
+        """The highest tier whose threshold and minimum orders are met."""
+        whens = " ".join(
+            f"WHEN {spend} >= {int(t.threshold_minor)} AND {orders} >= {int(t.min_orders)} "
+            f"THEN {int(t.pk)}"
+            for t in reversed(self.tiers)
+        )
+        return f"(CASE {whens} ELSE {int(self.tiers[0].pk)} END)"
+
+    def floor(self, *, rank: bool) -> str:
+        """The better of the qualified tier and a running override: its rank, or
+        its id."""
+        by_override = self.rank(f"{STATE}.override_tier_id")
+        by_spend = self.rank(f"{STATE}.qualified_tier_id")
+        if rank:
+            return f"(CASE WHEN {by_override} > {by_spend} THEN {by_override} ELSE {by_spend} END)"
+        return (
+            f"(CASE WHEN {by_override} > {by_spend} THEN {STATE}.override_tier_id "
+            f"ELSE {STATE}.qualified_tier_id END)"
+        )
 
 
 def _date(value: dt.date) -> Any:
@@ -68,13 +109,23 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     """Evaluate the tiers of members `first_id`..`last_id` for the night `as_of`:
     the spend of the window ending the day before, then upgrades, grace periods,
     downgrades at the end of grace (one tier), requalification and nudges. Each
-    change writes one history row and one notice."""
+    change writes one history row and one notice.
+
+    The first UPDATE stores each pending row's spend and marks it evaluated for
+    the night; the transitions then work on the rows evaluated for the night.
+    Each is guarded by the state it changes, so applying it again to a row it
+    already changed does nothing (a downgrade, which leaves the member short of
+    their new tier, sets `since` past the window, which keeps grace from starting
+    the same night)."""
     now, day = _ts(timezone.now()), _date(as_of)
     chunk = [first_id, last_id, day]
     start, end = qualifying_window(last_day=as_of - dt.timedelta(days=1))
     grace_end = _date(as_of + dt.timedelta(days=settings.TIER_GRACE_DAYS))
     nudge_after = _date(as_of - dt.timedelta(days=settings.TIER_NUDGE_EVERY_DAYS))
     counts = {"upgraded": 0, "grace_started": 0, "grace_cleared": 0, "downgraded": 0, "nudged": 0}
+    ladder = Ladder(tiers_by_rank())
+    current_rank, floor_rank = ladder.rank(f"{STATE}.tier_id"), ladder.floor(rank=True)
+    floor_tier, lower_tier = ladder.floor(rank=False), ladder.lower(f"{STATE}.tier_id")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -85,26 +136,29 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
               AND NOT EXISTS (SELECT 1 FROM {STATE} s WHERE s.member_id = m.id)
             ON CONFLICT (member_id) DO NOTHING
             """,
-            [tiers_by_rank()[0].pk, now, first_id, last_id],
+            [ladder.tiers[0].pk, now, first_id, last_id],
         )
+        cursor.execute(f"SELECT 1 FROM {STATE} WHERE {PENDING} LIMIT 1", chunk)
+        if cursor.fetchone() is None:
+            return {}
         cursor.execute(
             f"""
             UPDATE {STATE} SET
                 spend_minor = s.spend,
                 orders_count = s.orders,
-                qualified_tier_id = (SELECT t.id FROM {TIER} t
-                    WHERE t.threshold_minor <= s.spend AND t.min_orders <= s.orders
-                    ORDER BY t.rank DESC LIMIT 1),
+                qualified_tier_id = {ladder.qualified("s.spend", "s.orders")},
                 override_tier_id = CASE WHEN override_until < %s THEN NULL
                     ELSE override_tier_id END,
                 override_reason = CASE WHEN override_until < %s THEN ''
                     ELSE override_reason END,
                 override_until = CASE WHEN override_until < %s THEN NULL
-                    ELSE override_until END
+                    ELSE override_until END,
+                evaluated_on = %s
             FROM (
                 SELECT x.member_id, COALESCE(a.spend, 0) AS spend, COALESCE(a.orders, 0) AS orders
                 FROM {STATE} x LEFT JOIN (
-                    SELECT o.member_id, SUM(o.total_minor - o.refunded_minor) AS spend,
+                    SELECT o.member_id,
+                        CAST(SUM(o.total_minor - o.refunded_minor) AS BIGINT) AS spend,
                         SUM(CASE WHEN o.total_minor > o.refunded_minor THEN 1 ELSE 0 END)
                             AS orders
                     FROM {ORDER} o
@@ -115,20 +169,30 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
                 WHERE x.member_id BETWEEN %s AND %s
                   AND (x.evaluated_on IS NULL OR x.evaluated_on < %s)
             ) s
-            WHERE {STATE}.member_id = s.member_id
+            WHERE {STATE}.member_id = s.member_id AND {STATE}.member_id BETWEEN %s AND %s
             """,
-            [day, day, day, first_id, last_id, _ts(start), _ts(end), *chunk],
+            [
+                day,
+                day,
+                day,
+                day,
+                first_id,
+                last_id,
+                _ts(start),
+                _ts(end),
+                *chunk,
+                first_id,
+                last_id,
+            ],
         )
         counts["evaluated"] = cursor.rowcount
-        if not counts["evaluated"]:
-            return {}
 
         # Up: the floor (spend or override) is above the tier.
-        up = f"{IN_CHUNK} AND {FLOOR_RANK} > {CURRENT_RANK}"
-        _change(cursor, "upgrade", FLOOR_TIER, up, chunk, day, now)
-        _notice(cursor, "upgrade", FLOOR_TIER, "0", "NULL", up, chunk, day, now)
+        up = f"{EVALUATED} AND {MAY_MOVE} AND {floor_rank} > {current_rank}"
+        _change(cursor, "upgrade", floor_tier, up, chunk, day, now)
+        _notice(cursor, "upgrade", floor_tier, "0", "NULL", up, chunk, day, now)
         cursor.execute(
-            f"UPDATE {STATE} SET tier_id = {FLOOR_TIER}, since = %s, grace_until = NULL WHERE {up}",
+            f"UPDATE {STATE} SET tier_id = {floor_tier}, since = %s, grace_until = NULL WHERE {up}",
             [now, *chunk],
         )
         counts["upgraded"] = cursor.rowcount
@@ -136,43 +200,44 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         # Back at the tier's level during grace: grace ends.
         cursor.execute(
             f"UPDATE {STATE} SET grace_until = NULL "
-            f"WHERE {IN_CHUNK} AND grace_until IS NOT NULL AND {FLOOR_RANK} >= {CURRENT_RANK}",
+            f"WHERE {EVALUATED} AND grace_until IS NOT NULL AND {floor_rank} >= {current_rank}",
             chunk,
         )
         counts["grace_cleared"] = cursor.rowcount
 
         # Below the tier and not yet in grace: grace begins, the member is told
-        # what they must spend by when.
-        # A tier set after the window closed (an upgrade by an order placed since
-        # midnight) is judged on the next night, with that order in the window.
-        short = f"{IN_CHUNK} AND {FLOOR_RANK} < {CURRENT_RANK} AND since < %s"
+        # what they must spend by when. A tier set after the window closed (an
+        # upgrade by an order placed since midnight, a downgrade tonight) is
+        # judged on the next night.
+        short = f"{EVALUATED} AND {MAY_MOVE} AND {floor_rank} < {current_rank} AND since < %s"
         short_params = [*chunk, _ts(end)]
         enter = f"{short} AND grace_until IS NULL"
-        shortfall = f"CASE WHEN {THRESHOLD} > spend_minor THEN {THRESHOLD} - spend_minor ELSE 0 END"
+        threshold = ladder.threshold(f"{STATE}.tier_id")
+        shortfall = f"CASE WHEN {threshold} > spend_minor THEN {threshold} - spend_minor ELSE 0 END"
         _notice(
             cursor, "grace", "tier_id", shortfall, "%s", enter, [grace_end, *short_params], day, now
         )
-        # Still below when grace has run out: one tier down, not more.
-        drop = f"{short} AND grace_until IS NOT NULL AND grace_until <= %s"
         cursor.execute(
-            f"UPDATE {STATE} SET grace_until = %s WHERE {enter}",
-            [grace_end, *short_params],
+            f"UPDATE {STATE} SET grace_until = %s WHERE {enter}", [grace_end, *short_params]
         )
         counts["grace_started"] = cursor.rowcount
+        # Still below when grace has run out: one tier down, not more.
+        drop = f"{short} AND grace_until IS NOT NULL AND grace_until <= %s"
         drop_params = [*short_params, day]
-        _change(cursor, "downgrade", LOWER_TIER, drop, drop_params, day, now)
-        _notice(cursor, "downgrade", LOWER_TIER, "0", "NULL", drop, drop_params, day, now)
+        _change(cursor, "downgrade", lower_tier, drop, drop_params, day, now)
+        _notice(cursor, "downgrade", lower_tier, "0", "NULL", drop, drop_params, day, now)
         cursor.execute(
-            f"UPDATE {STATE} SET tier_id = {LOWER_TIER}, since = %s, grace_until = NULL "
+            f"UPDATE {STATE} SET tier_id = {lower_tier}, since = %s, grace_until = NULL "
             f"WHERE {drop}",
             [now, *drop_params],
         )
         counts["downgraded"] = cursor.rowcount
 
         # Within TIER_NUDGE_PERCENT of the next threshold, not nudged lately.
+        next_threshold = ladder.next_threshold(f"{STATE}.tier_id")
         near = (
-            f"{IN_CHUNK} AND {NEXT_THRESHOLD} > spend_minor "
-            f"AND spend_minor * 100 >= {NEXT_THRESHOLD} * %s "
+            f"{EVALUATED} AND spend_minor < {next_threshold} "
+            f"AND spend_minor * 100 >= {next_threshold} * %s "
             f"AND (nudged_on IS NULL OR nudged_on <= %s) AND member_id IN "
             f"(SELECT m.id FROM {MEMBER} m WHERE m.id BETWEEN %s AND %s AND m.status = %s)"
         )
@@ -187,8 +252,8 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         _notice(
             cursor,
             "nudge",
-            NEXT_TIER,
-            f"{NEXT_THRESHOLD} - spend_minor",
+            ladder.next(f"{STATE}.tier_id"),
+            f"{next_threshold} - spend_minor",
             "NULL",
             near,
             near_params,
@@ -197,8 +262,6 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         )
         cursor.execute(f"UPDATE {STATE} SET nudged_on = %s WHERE {near}", [day, *near_params])
         counts["nudged"] = cursor.rowcount
-
-        cursor.execute(f"UPDATE {STATE} SET evaluated_on = %s WHERE {IN_CHUNK}", [day, *chunk])
     transaction.on_commit(lambda: send_notices_range.delay(first_id, last_id))
     return {key: value for key, value in counts.items() if value}
 
