@@ -456,15 +456,6 @@ def _summary(
     )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--members", type=int, default=100_000)
-    parser.add_argument("--lots-per-member", type=int, default=10)
-    parser.add_argument("--due-fraction", type=float, default=0.2)
-    parser.add_argument("--hot-lots", type=int, default=0, help="lots of member 1")
-    parser.add_argument("--no-orders", action="store_true", help="do not load orders")
-    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
-
-
 def main(args: argparse.Namespace) -> None:
     generate(
         members=args.members,
