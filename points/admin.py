@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from members.admin import MemberAdmin as BaseMemberAdmin
+from members.admin import ReadOnlyAdmin
 from members.models import Member
 
 from .errors import PointsError
@@ -20,17 +21,6 @@ from .selectors import balance_get
 from .services import points_adjust
 
 RECENT_ENTRIES = 20
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Entry)

@@ -11,10 +11,10 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
+from members.admin import ReadOnlyAdmin, ReadOnlyInline
 from members.models import Member
 from members.money import format_amount
 from points.admin import MemberAdmin as PointsMemberAdmin
-from points.admin import ReadOnlyAdmin
 
 from .forms import OverrideTierForm, TierForm
 from .models import PaidPlan, Subscription, Tier, TierChange, TierNotice
@@ -105,23 +105,13 @@ class TierNoticeAdmin(ReadOnlyAdmin):
     ordering = ["-id"]
 
 
-class TierChangeInline(admin.TabularInline):
+class TierChangeInline(ReadOnlyInline):
     model = TierChange
     fk_name = "member"
     fields = ["as_of", "reason", "from_tier", "to_tier", "plan", "actor", "note"]
     readonly_fields = fields
     ordering = ["-id"]
-    extra = 0
     verbose_name_plural = _("tier history")
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 admin.site.unregister(Member)

@@ -319,20 +319,7 @@ def paid_plans(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         .exclude(reminded_for=F("ends_at"))
         .values("pk", "member_id", "plan_id", "ends_at")
     )
-    TierNotice.objects.bulk_create(
-        [
-            TierNotice(
-                member_id=row["member_id"],
-                kind=TierNotice.Kind.PLAN_REMINDER,
-                as_of=as_of,
-                plan_id=row["plan_id"],
-                until=_last_day(row["ends_at"]),
-                created_at=now,
-            )
-            for row in due
-        ],
-        ignore_conflicts=True,
-    )
+    _plan_notices(due, TierNotice.Kind.PLAN_REMINDER, as_of, now)
     reminded = in_chunk.filter(pk__in=[row["pk"] for row in due]).update(reminded_for=F("ends_at"))
     ended = list(
         in_chunk.filter(ends_at__lte=cutoff).values(
@@ -353,25 +340,32 @@ def paid_plans(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         )
         for row in ended
     )
-    TierNotice.objects.bulk_create(
-        [
-            TierNotice(
-                member_id=row["member_id"],
-                kind=TierNotice.Kind.PLAN_ENDED,
-                as_of=as_of,
-                plan_id=row["plan_id"],
-                created_at=now,
-            )
-            for row in ended
-        ],
-        ignore_conflicts=True,
-    )
+    _plan_notices(ended, TierNotice.Kind.PLAN_ENDED, as_of, now)
     expired = in_chunk.filter(pk__in=[row["pk"] for row in ended]).update(
         status=Subscription.Status.ENDED, ended_at=now
     )
     if reminded or expired:
         transaction.on_commit(lambda: send_notices_range.delay(first_id, last_id))
     return {key: value for key, value in {"reminded": reminded, "ended": expired}.items() if value}
+
+
+def _plan_notices(rows: list[dict], kind: str, as_of: dt.date, now: dt.datetime) -> None:
+    """A notice of `kind` for each subscription row (member, plan, and the plan's
+    last day when the row has its end)."""
+    TierNotice.objects.bulk_create(
+        [
+            TierNotice(
+                member_id=row["member_id"],
+                kind=kind,
+                as_of=as_of,
+                plan_id=row["plan_id"],
+                until=_last_day(row["ends_at"]) if "ends_at" in row else None,
+                created_at=now,
+            )
+            for row in rows
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _last_day(ends_at: dt.datetime) -> dt.date:

@@ -1,34 +1,18 @@
 """Idempotency of the API's writes under real concurrency (PostgreSQL)."""
 
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from members.models import Order
 from points.models import Entry
 from points.selectors import balance_get
+from tests.concurrency import race
 from tests.factories import ApiKeyFactory, MemberFactory, ledger_is_clean
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(count, work):
-    barrier = threading.Barrier(count)
-
-    def run(i):
-        barrier.wait()
-        try:
-            return work(i)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def _order(member, total="100.00"):
@@ -49,7 +33,7 @@ def test_twenty_identical_orders_at_once_have_one_effect():
         client = Client(headers={"Authorization": f"Bearer {key.plaintext}"})
         return client.post("/api/v1/orders", body, content_type="application/json")
 
-    responses = _race(20, send)
+    responses = race(20, send)
 
     assert sorted(r.status_code for r in responses) == [200] * 19 + [201]
     assert len({r.content for r in responses}) == 1
@@ -69,7 +53,7 @@ def test_a_conflicting_order_body_is_409_and_writes_nothing():
         body = json.dumps(_order(member, total=f"{200 + i}.00"))
         return other.post("/api/v1/orders", body, content_type="application/json")
 
-    responses = _race(10, send)
+    responses = race(10, send)
 
     assert {r.status_code for r in responses} == {409}
     assert Entry.objects.count() == 1
@@ -87,7 +71,7 @@ def test_twenty_identical_redemptions_at_once_spend_once():
         client = Client(headers={"Authorization": f"Bearer {key.plaintext}"})
         return client.post("/api/v1/redemptions", body, content_type="application/json")
 
-    responses = _race(20, send)
+    responses = race(20, send)
 
     assert sorted(r.status_code for r in responses) == [200] * 19 + [201]
     assert balance_get(member=member).available == 4000

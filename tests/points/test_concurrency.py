@@ -1,46 +1,27 @@
 """Real races on PostgreSQL: threads with their own connections on one balance."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 
 from points.errors import InsufficientPoints
 from points.models import Entry, Lot
 from points.selectors import balance_get
 from points.services import Source, points_earn, points_redeem, points_reverse
+from tests.concurrency import race
 from tests.factories import MemberFactory, ledger_is_clean
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(count, work):
-    """Run `work(i)` in `count` threads released together; return results/errors."""
-    barrier = threading.Barrier(count)
-
-    def run(i):
-        barrier.wait()
-        try:
-            return work(i)
-        except Exception as error:
-            return error
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def test_fifty_parallel_redemptions_of_100_against_1000_leave_ten_successes():
     member = MemberFactory()
     points_earn(member=member, points=1000, source=Source("order", "1"), key="seed")
 
-    results = _race(
+    results = race(
         50,
         lambda i: points_redeem(
             member=member, points=100, source=Source("reward", str(i)), key=f"redeem-{i}"
         ),
+        errors=True,
     )
 
     successes = [r for r in results if isinstance(r, Entry)]
@@ -55,9 +36,10 @@ def test_fifty_parallel_redemptions_of_100_against_1000_leave_ten_successes():
 def test_the_same_earn_key_from_twenty_threads_makes_one_entry():
     member = MemberFactory()
 
-    results = _race(
+    results = race(
         20,
         lambda i: points_earn(member=member, points=250, source=Source("order", "7"), key="o-7"),
+        errors=True,
     )
 
     assert all(isinstance(r, Entry) for r in results), results
@@ -70,11 +52,12 @@ def test_the_same_earn_key_from_twenty_threads_makes_one_entry():
 def test_first_earn_of_a_new_member_from_twenty_threads_creates_one_balance_row():
     member = MemberFactory()
 
-    results = _race(
+    results = race(
         20,
         lambda i: points_earn(
             member=member, points=1, source=Source("order", str(i)), key=f"o-{i}"
         ),
+        errors=True,
     )
 
     assert all(isinstance(r, Entry) for r in results), results
@@ -99,7 +82,7 @@ def test_two_members_operations_interleaved_do_not_deadlock():
             key=f"v-{i}",
         )
 
-    results = _race(16, work)
+    results = race(16, work, errors=True)
 
     assert all(isinstance(r, Entry) for r in results), results
     total = balance_get(member=one).available + balance_get(member=two).available
