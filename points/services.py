@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -59,12 +59,14 @@ def _check_points(points: int, *, allow_negative: bool = False) -> None:
 
 def lock_account(*, member_id: int) -> Account:
     """The member's balance row, locked until the transaction ends (created on
-    first use)."""
+    first use), with the member's current record on `account.member` (read in
+    the same query; the member row itself is not locked)."""
+    locked = Account.objects.select_for_update(of=("self",)).select_related("member")
     try:
-        return Account.objects.select_for_update().get(member_id=member_id)
+        return locked.get(member_id=member_id)
     except Account.DoesNotExist:
         Account.objects.get_or_create(member_id=member_id)
-        return Account.objects.select_for_update().get(member_id=member_id)
+        return locked.get(member_id=member_id)
 
 
 def lock_accounts(*, member_ids: Iterable[int]) -> list[Account]:
@@ -101,27 +103,25 @@ def _write(
     if kind in (Kind.EARN, Kind.PENDING):
         account.lifetime_earned += amount + pending_change
     account.save(update_fields=["available", "pending", "lifetime_earned", "updated_at"])
-    try:
-        with transaction.atomic():
-            return Entry.objects.create(
-                member_id=account.member_id,
-                kind=kind,
-                amount=amount,
-                pending_change=pending_change,
-                balance_after=account.available,
-                pending_after=account.pending,
-                source_type=source.type,
-                source_ref=source.ref,
-                idempotency_key=key,
-                fingerprint=fingerprint,
-                actor=actor,
-                reason=reason,
-                reverses=reverses,
-                effective_at=effective_at or now,
-                created_at=now,
-            )
-    except IntegrityError as error:
-        raise IdempotencyConflict(f"Idempotency key {key!r} is already used.") from error
+    # No savepoint: the key was looked up under the balance row's lock, so the
+    # unique constraint can only fire on a bug, which rolls the whole operation back.
+    return Entry.objects.create(
+        member_id=account.member_id,
+        kind=kind,
+        amount=amount,
+        pending_change=pending_change,
+        balance_after=account.available,
+        pending_after=account.pending,
+        source_type=source.type,
+        source_ref=source.ref,
+        idempotency_key=key,
+        fingerprint=fingerprint,
+        actor=actor,
+        reason=reason,
+        reverses=reverses,
+        effective_at=effective_at or now,
+        created_at=now,
+    )
 
 
 def _credit_lots(account_available_before: int, pieces: list[tuple[Lot | None, int]]) -> list:
@@ -156,10 +156,8 @@ def _take_from_lots(entry: Entry, lots: Iterable[Lot], points: int) -> int:
 
 
 def _spendable_lots(member_id: int) -> Iterable[Lot]:
-    return (
-        Lot.objects.filter(member_id=member_id, pending=False, remaining__gt=0)
-        .order_by("expires_at", "id")
-        .iterator()
+    return Lot.objects.filter(member_id=member_id, pending=False, remaining__gt=0).order_by(
+        "expires_at", "id"
     )
 
 
@@ -189,8 +187,7 @@ def points_earn(
         account = lock_account(member_id=member.pk)
         if (earlier := _replay(member_id=member.pk, key=key, fingerprint=fingerprint)) is not None:
             return earlier
-        member.refresh_from_db(fields=["status"])
-        if member.status != Member.Status.ACTIVE:
+        if account.member.status != Member.Status.ACTIVE:
             raise MemberInactive(f"Member {member.number} is {member.status} and cannot earn.")
         before = account.available
         entry = _write(
@@ -255,7 +252,6 @@ def points_release(*, member: Member, cutoff: dt.datetime, key: str) -> Entry | 
 
 
 def _check_can_spend(member: Member) -> None:
-    member.refresh_from_db(fields=["status", "email_verified_at"])
     if member.status != Member.Status.ACTIVE:
         raise MemberInactive(f"Member {member.number} is {member.status} and cannot redeem.")
     if member.email_verified_at is None:
@@ -279,9 +275,11 @@ def points_redeem(
         account = lock_account(member_id=member.pk)
         if (earlier := _replay(member_id=member.pk, key=key, fingerprint=fingerprint)) is not None:
             return earlier
-        _check_can_spend(member)
-        expire_due_lots(first_id=member.pk, last_id=member.pk, cutoff=timezone.now(), locked=True)
-        account.refresh_from_db(fields=["available", "pending", "lifetime_earned"])
+        _check_can_spend(account.member)
+        if expire_due_lots(
+            first_id=member.pk, last_id=member.pk, cutoff=timezone.now(), locked=True
+        ):
+            account.refresh_from_db(fields=["available", "pending", "lifetime_earned"])
         if account.available < points:
             raise InsufficientPoints(
                 f"Member {member.number} has {max(account.available, 0)} points; "
