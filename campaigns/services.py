@@ -159,8 +159,7 @@ def order_earning(*, order: Order, rate: EarnRate) -> Earning:
     return Earning(points=int(base * rate.multiplier), rules=["base", *rate.rules])
 
 
-def _order_result(order: Order) -> OrderResult:
-    earning = OrderPoints.objects.get(order=order)
+def _order_result(order: Order, earning: OrderPoints) -> OrderResult:
     return OrderResult(
         order_id=order.order_id,
         member=order.member.number,
@@ -180,7 +179,7 @@ def _order_replay(order_id: str, fingerprint: str) -> OrderResult | None:
         return None
     if order.fingerprint != fingerprint:
         raise _conflict(f"Order {order_id}")
-    return _order_result(order)
+    return _order_result(order, order.earning)
 
 
 def order_record(
@@ -239,7 +238,7 @@ def order_record(
                     available_from=pending_until,
                     effective_at=data.placed_at,
                 )
-            OrderPoints.objects.create(
+            earning_row = OrderPoints.objects.create(
                 order=order,
                 points=earning.points,
                 pending_until=pending_until if earning.points else None,
@@ -251,7 +250,7 @@ def order_record(
         raise
     except PointsError as error:
         raise _points_error(error) from error
-    return _order_result(order), True
+    return _order_result(order, earning_row), True
 
 
 def _refund_replay(refund_id: str, order_id: str, fingerprint: str) -> RefundResult | None:

@@ -237,9 +237,10 @@ def tier_order_apply(*, member: Member, order: Order, lines: Iterable[PlanLine])
         _notify(
             member_id=member.pk, kind=TierNotice.Kind.UPGRADE, as_of=today, now=now, tier=target
         )
-    elif target.rank == state.tier.rank:
+        state.save(update_fields=["tier", "since", "grace_until"])
+    elif target.rank == state.tier.rank and state.grace_until is not None:
         state.grace_until = None
-    state.save()
+        state.save(update_fields=["grace_until"])
     return earn_rate(state=state, at=order.placed_at)
 
 
