@@ -5,6 +5,7 @@ plain-SQL baseline run on the same machine, in the same run, on the same data.
     python -m bench ledger_writes    # earn and redeem, services vs plain SQL
     python -m bench expire           # expire_points at the scale (--quick: 1/50)
     python -m bench orders_http      # POST /api/v1/orders through gunicorn vs its ceiling
+    python -m bench tiers            # recalc_tiers at 1M members / 10M orders and at a quarter
     python -m bench generate         # only load a ledger (to look at it)
 
 PostgreSQL only (DATABASE_URL); the benchmarks drop, create and migrate a
@@ -47,7 +48,7 @@ def main(argv: list[str]) -> None:
 
         generate.main(args)
         return
-    from . import arguments, expire, ledger_writes, orders_http
+    from . import arguments, expire, ledger_writes, orders_http, tiers
 
     if command == "ledger_writes":
         ledger_writes.main(args)
@@ -55,12 +56,17 @@ def main(argv: list[str]) -> None:
         expire.main(args)
     elif command == "orders_http":
         orders_http.main(args)
+    elif command == "tiers":
+        tiers.main(args)
     elif command == "_expire_job":
         expire.job_child(args)
+    elif command == "_tiers_job":
+        tiers.job_child(args)
     else:
         ledger_writes.main(arguments.for_all(args, "ledger_writes"))
         expire.main(arguments.for_all(args, "expire"))
         orders_http.main(arguments.for_all(args, "orders_http"))
+        tiers.main(arguments.for_all(args, "tiers"))
 
 
 if __name__ == "__main__":

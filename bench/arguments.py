@@ -10,6 +10,9 @@ EXPIRE_LOTS_PER_MEMBER = 10
 EXPIRE_DUE_FRACTION = 0.2
 QUICK = 50  # --quick divides the scale by this
 ALL_EXPIRE_SCALE = 0.1  # `python -m bench` (all): expire at a tenth of the issue's scale
+TIERS_MEMBERS = 1_000_000  # recalc_tiers: a million members with ten orders each
+TIERS_ORDERS = 10_000_000
+ALL_TIERS_SCALE = 0.1  # `python -m bench` (all): tiers at a tenth of that
 
 
 def _ints(text: str) -> list[int]:
@@ -59,6 +62,19 @@ def _expire(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-orders", action="store_true", help="do not load orders")
 
 
+def _tiers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--members", type=int, default=TIERS_MEMBERS)
+    parser.add_argument("--orders", type=int, default=TIERS_ORDERS)
+    parser.add_argument(
+        "--scales",
+        type=_floats,
+        default=[0.25, 1.0],
+        help="fractions of the scale to run at, smallest first (memory as members grow)",
+    )
+    parser.add_argument("--chunk-size", type=int, default=None, help="default: the job's")
+    parser.add_argument("--quick", action="store_true", help=f"1/{QUICK} of the scale")
+
+
 def _orders_http(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--lots-per-member", type=int, default=5)
@@ -75,24 +91,39 @@ def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     _orders_http(
         commands.add_parser("orders_http", help="order intake over HTTP vs the stack's ceiling")
     )
+    _tiers(commands.add_parser("tiers", help="the recalc_tiers job vs one aggregate and UPDATE"))
     everything = commands.add_parser("all", help="every benchmark at a modest scale (default)")
     everything.add_argument("--quick", action="store_true", help="smaller and shorter still")
     child = commands.add_parser("_expire_job")  # internal: the job alone, in a child process
     child.add_argument("--as-of", type=dt.date.fromisoformat, required=True)
     child.add_argument("--chunk-size", type=int, default=None)
+    child = commands.add_parser("_tiers_job")  # internal: one timed run, in a child process
+    child.add_argument("--as-of", type=dt.date.fromisoformat, required=True)
+    child.add_argument("--chunk-size", type=int, default=None)
+    child.add_argument("--plain", action="store_true", help="the plain-SQL baseline")
 
 
-BENCHMARKS = {"ledger_writes": _ledger_writes, "expire": _expire, "orders_http": _orders_http}
+BENCHMARKS = {
+    "ledger_writes": _ledger_writes,
+    "expire": _expire,
+    "orders_http": _orders_http,
+    "tiers": _tiers,
+}
 
 
 def for_all(args: argparse.Namespace, command: str) -> argparse.Namespace:
-    """The arguments `all` runs `command` with: its defaults, expire scaled down."""
+    """The arguments `all` runs `command` with: its defaults, expire and tiers
+    scaled down."""
     parser = argparse.ArgumentParser()
     BENCHMARKS[command](parser)
     defaults = parser.parse_args([])
     quick = getattr(args, "quick", False)
     if command == "expire":
         defaults.members = int(EXPIRE_MEMBERS * ALL_EXPIRE_SCALE)
+        defaults.quick = quick
+    elif command == "tiers":
+        defaults.members = int(TIERS_MEMBERS * ALL_TIERS_SCALE)
+        defaults.orders = int(TIERS_ORDERS * ALL_TIERS_SCALE)
         defaults.quick = quick
     elif quick:
         defaults.duration = 2.0 if command == "ledger_writes" else 4.0

@@ -206,7 +206,7 @@ def _model_defaults(table: str, columns: str) -> tuple[list[str], str]:
     return list(missing), text
 
 
-def _copy(cursor: psycopg.Cursor, table: str, columns: str, rows: Iterator[str]) -> int:
+def copy_rows(cursor: psycopg.Cursor, table: str, columns: str, rows: Iterator[str]) -> int:
     """COPY `rows` into `table`, its secondary indexes dropped meanwhile and built
     again afterwards (several times faster than maintaining them row by row; the
     indexes that back a constraint stay). Columns not named get their model's
@@ -249,6 +249,68 @@ def _copy(cursor: psycopg.Cursor, table: str, columns: str, rows: Iterator[str])
     return count
 
 
+def begin_load(
+    cursor: psycopg.Cursor, tables: list[str], *, log: Callable[[str], None] = say
+) -> None:
+    """Start a bulk load in `cursor`'s transaction: the foreign-key triggers
+    skipped where allowed (a superuser's), memory for the index builds, and
+    `tables` emptied."""
+    try:
+        cursor.execute("SET session_replication_role = replica")
+    except psycopg.errors.InsufficientPrivilege:
+        cursor.connection.rollback()
+        log("  not a superuser: foreign keys are checked at commit (slower)")
+    cursor.execute("SET maintenance_work_mem = '256MB'")
+    cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+
+
+def copy_members(
+    cursor: psycopg.Cursor, *, members: int, as_of: dt.date, marketing_every: int = 0
+) -> None:
+    """Users 1..`members` (a verified e-mail, no usable password) and their members
+    (same ids, active, joined two years before `as_of`); every
+    `marketing_every`-th member consented to marketing e-mail (none when 0)."""
+    joined = _ts(program_midnight(as_of - dt.timedelta(days=2 * 366 + 30)))
+    verified = _ts(program_midnight(as_of - dt.timedelta(days=2 * 366 + 29)))
+
+    def users() -> Iterator[str]:
+        for m in range(1, members + 1):
+            yield f"{m}\t{NO_LOGIN}\t\\N\tf\t\t\tf\tt\t{joined}\tm{m}@bench.example\n"
+
+    def member_rows() -> Iterator[str]:
+        for m in range(1, members + 1):
+            consent = verified if marketing_every and m % marketing_every == 0 else "\\N"
+            yield (
+                f"{m}\t{m}\tM{m:08d}\t\\N\tactive\t\t\\N\t\\N\t{joined}\t{verified}\t"
+                f"{referral_code(m)}\t\t{consent}\t\\N\n"
+            )
+
+    copy_rows(
+        cursor,
+        "members_user",
+        "id, password, last_login, is_superuser, first_name, last_name, is_staff, "
+        "is_active, date_joined, email",
+        users(),
+    )
+    copy_rows(
+        cursor,
+        "members_member",
+        "id, user_id, number, external_id, status, phone, birthday, birthday_set_at, "
+        "joined_at, email_verified_at, referral_code, language, marketing_email_at, "
+        "marketing_sms_at",
+        member_rows(),
+    )
+
+
+def reset_sequences(cursor: psycopg.Cursor, tables: list[str]) -> None:
+    """Move the id sequences of `tables` past the ids loaded."""
+    for table in tables:
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+        )
+
+
 def _order_model_ready() -> bool:
     """Orders are loaded when the model exists with the columns written here."""
     try:
@@ -281,24 +343,11 @@ def generate(
         cal=cal,
     )
     orders = orders and _order_model_ready()
-    joined = _ts(program_midnight(as_of - dt.timedelta(days=2 * 366 + 30)))
-    verified = _ts(program_midnight(as_of - dt.timedelta(days=2 * 366 + 29)))
     currency = getattr(settings, "PROGRAM_CURRENCY", "CNY")
     log(
         f"generating {members:,} members x {lots_per_member} lots, due fraction "
         f"{due_fraction}, as of {as_of}"
     )
-
-    def users() -> Iterator[str]:
-        for m in range(1, members + 1):
-            yield f"{m}\t{NO_LOGIN}\t\\N\tf\t\t\tf\tt\t{joined}\tm{m}@bench.example\n"
-
-    def member_rows() -> Iterator[str]:
-        for m in range(1, members + 1):
-            yield (
-                f"{m}\t{m}\tM{m:08d}\t\\N\tactive\t\t\\N\t\\N\t{joined}\t{verified}\t"
-                f"{referral_code(m)}\t\t\\N\t\\N\n"
-            )
 
     def per_lot() -> Iterator[tuple[int, int, str, int, int]]:
         """(lot id, member id, earned at, points, day index)"""
@@ -338,39 +387,19 @@ def generate(
             yield f"{m}\t{balances[m]}\t0\t{balances[m]}\t{now}\n"
 
     with psycopg_connect() as conn, conn.cursor() as cursor:
-        try:
-            cursor.execute("SET session_replication_role = replica")
-        except psycopg.errors.InsufficientPrivilege:
-            conn.rollback()
-            log("  not a superuser: foreign keys are checked at commit (slower)")
-        cursor.execute("SET maintenance_work_mem = '256MB'")
         tables = TABLES + (["members_order"] if orders else [])
-        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-        _copy(
-            cursor,
-            "members_user",
-            "id, password, last_login, is_superuser, first_name, last_name, is_staff, "
-            "is_active, date_joined, email",
-            users(),
-        )
-        _copy(
-            cursor,
-            "members_member",
-            "id, user_id, number, external_id, status, phone, birthday, birthday_set_at, "
-            "joined_at, email_verified_at, referral_code, language, marketing_email_at, "
-            "marketing_sms_at",
-            member_rows(),
-        )
+        begin_load(cursor, tables, log=log)
+        copy_members(cursor, members=members, as_of=as_of)
         order_count = 0
         if orders:
-            order_count = _copy(
+            order_count = copy_rows(
                 cursor,
                 "members_order",
                 "id, order_id, member_id, placed_at, currency, total_minor, shipping_minor, "
                 "created_at, fingerprint",
                 order_rows(),
             )
-        _copy(
+        copy_rows(
             cursor,
             "points_entry",
             "id, member_id, kind, amount, pending_change, balance_after, pending_after, "
@@ -378,25 +407,23 @@ def generate(
             "created_at",
             entry_rows(),
         )
-        _copy(
+        copy_rows(
             cursor,
             "points_lot",
             "id, member_id, entry_id, original, remaining, pending, available_from, expires_at",
             lot_rows(),
         )
-        _copy(
+        copy_rows(
             cursor,
             "points_account",
             "member_id, available, pending, lifetime_earned, updated_at",
             account_rows(),
         )
-        for table in ("members_user", "members_member", "points_entry", "points_lot") + (
-            ("members_order",) if orders else ()
-        ):
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
-            )
+        reset_sequences(
+            cursor,
+            ["members_user", "members_member", "points_entry", "points_lot"]
+            + (["members_order"] if orders else []),
+        )
         conn.commit()
     vacuum_analyze(tables, log=log)
     loaded = _summary(
