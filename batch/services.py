@@ -59,9 +59,26 @@ class _AlreadyDone(Exception):
     pass
 
 
+def _covered(chunk: JobChunk) -> bool:
+    """Whether an earlier run of the same job and day already did this chunk's
+    member range (a second run of a night, or a re-run after a crash)."""
+    return (
+        JobChunk.objects.filter(
+            run__job=chunk.run.job,
+            run__as_of=chunk.run.as_of,
+            status=Status.SUCCEEDED,
+            first_id__lte=chunk.first_id,
+            last_id__gte=chunk.last_id,
+        )
+        .exclude(run_id=chunk.run_id)
+        .exists()
+    )
+
+
 def job_chunk_execute(*, chunk_id: int) -> dict[str, int]:
     """Do one chunk's work and mark it done in the same transaction. A chunk that
-    is already done (a duplicate delivery) does nothing."""
+    is already done (a duplicate delivery) does nothing; a chunk whose range an
+    earlier run of the same night finished is skipped, and counted as such."""
     chunk = JobChunk.objects.select_related("run").get(pk=chunk_id)
     job = registry.get(chunk.run.job)
     try:
@@ -69,7 +86,10 @@ def job_chunk_execute(*, chunk_id: int) -> dict[str, int]:
             locked = JobChunk.objects.select_for_update().get(pk=chunk_id)
             if locked.status == Status.SUCCEEDED:
                 raise _AlreadyDone
-            counts = job.run_chunk(chunk.run.as_of, chunk.first_id, chunk.last_id)
+            if _covered(chunk):
+                counts = {"chunks_skipped": 1}
+            else:
+                counts = job.run_chunk(chunk.run.as_of, chunk.first_id, chunk.last_id)
             JobChunk.objects.filter(pk=chunk_id).update(
                 status=Status.SUCCEEDED, counts=counts, error="", finished_at=timezone.now()
             )

@@ -90,7 +90,15 @@ TARGET_RATIO = 2.0  # the job may take at most twice the plain SQL's time
 TARGET_RERUN = 0.25  # the same night again: at most a quarter of the first run
 SLOWEST = 8  # statements shown per run of the job, the slowest first
 STATEMENT_CHARS = 90  # of each statement's text shown
-COUNTS = ["evaluated", "upgraded", "grace_started", "grace_cleared", "downgraded", "nudged"]
+COUNTS = [
+    "spend_changed",
+    "chunks_skipped",
+    "upgraded",
+    "grace_started",
+    "grace_cleared",
+    "downgraded",
+    "nudged",
+]
 LOADED = [
     *TABLES,
     "members_order",
@@ -241,7 +249,7 @@ def _load_state(cursor: psycopg.Cursor, as_of: dt.date, tiers: list[Tier]) -> No
         f"""
         INSERT INTO tiers_membertier (member_id, tier_id, since, grace_until,
             override_tier_id, override_until, override_reason, qualified_tier_id,
-            spend_minor, orders_count, evaluated_on, nudged_on)
+            spend_minor, orders_count, nudged_on)
         WITH s AS (
             SELECT m.id, coalesce(r.spend, 0) AS spend, coalesce(r.orders, 0) AS orders,
                 coalesce(e.spend, 0) AS spend_earlier, coalesce(e.orders, 0) AS orders_earlier
@@ -268,13 +276,13 @@ def _load_state(cursor: psycopg.Cursor, as_of: dt.date, tiers: list[Tier]) -> No
             CASE WHEN override IS NOT NULL
                 THEN %s::date + mod(id / {OVERRIDE_EVERY}, {OVERRIDE_DAYS})::int END,
             CASE WHEN override IS NOT NULL THEN 'bench' ELSE '' END,
-            {_by_level("q", ids)}, spend, orders, %s,
+            {_by_level("q", ids)}, spend, orders,
             CASE WHEN level < {top} AND spend < {_by_level("level", next_thresholds)}
                 AND spend * 100 >= {_by_level("level", next_thresholds)} * {near}
                 THEN %s::date - mod(id, {settings.TIER_NUDGE_EVERY_DAYS})::int END
         FROM t
         """,
-        [*recent, *earlier, program_midnight(before), as_of, before, before, before],
+        [*recent, *earlier, program_midnight(before), as_of, before, before],
     )
 
 
@@ -617,10 +625,6 @@ def _check(as_of: dt.date, runs: list[Figures], tiers: list[Tier]) -> list[str]:
             "SELECT count(*) FROM tiers_membertier t JOIN bench_tier b USING (member_id) "
             "WHERE t.qualified_tier_id IS DISTINCT FROM b.tier_id",
             [],
-        ),
-        "members not evaluated tonight": (
-            "SELECT count(*) FROM tiers_membertier WHERE evaluated_on IS DISTINCT FROM %s",
-            [as_of],
         ),
         "tiers above spend and override, not in grace": (
             f"SELECT count(*) FROM tiers_membertier t WHERE {level} > {floor} "

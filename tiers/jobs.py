@@ -3,10 +3,9 @@ framework (`batch`), each safe to run twice for the same day.
 
 `recalc_tiers` is plain SQL, portable between PostgreSQL and SQLite, because the
 ORM cannot say an UPDATE ... FROM an aggregate or an INSERT ... SELECT; a chunk is
-a handful of statements whatever its size. A member's row is evaluated once per
-programme day (`evaluated_on`): a second run of the same night, or a re-run after
-a crash (a failed chunk rolled back whole), finds nothing left to do where the
-work was done.
+a handful of statements whatever its size. Every statement is guarded by the
+state it changes, so running a chunk again for the same night does nothing more
+(and the batch framework skips the ranges an earlier run of the night finished).
 """
 
 import datetime as dt
@@ -32,12 +31,7 @@ MEMBER = Member._meta.db_table
 CHANGE = TierChange._meta.db_table
 NOTICE = TierNotice._meta.db_table
 
-# Rows of the chunk not yet evaluated for the night; rows evaluated for it.
-PENDING = (
-    f"{STATE}.member_id BETWEEN %s AND %s "
-    f"AND ({STATE}.evaluated_on IS NULL OR {STATE}.evaluated_on < %s)"
-)
-EVALUATED = f"{STATE}.member_id BETWEEN %s AND %s AND {STATE}.evaluated_on = %s"
+IN_CHUNK = f"{STATE}.member_id BETWEEN %s AND %s"
 # Only a row whose spend qualifies for another tier than its own, or that has an
 # override, can move: a cheap test that spares most rows the rest.
 MAY_MOVE = f"({STATE}.qualified_tier_id <> {STATE}.tier_id OR {STATE}.override_tier_id IS NOT NULL)"
@@ -111,14 +105,15 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     downgrades at the end of grace (one tier), requalification and nudges. Each
     change writes one history row and one notice.
 
-    The first UPDATE stores each pending row's spend and marks it evaluated for
-    the night; the transitions then work on the rows evaluated for the night.
-    Each is guarded by the state it changes, so applying it again to a row it
-    already changed does nothing (a downgrade, which leaves the member short of
-    their new tier, sets `since` past the window, which keeps grace from starting
-    the same night)."""
+    The first UPDATE writes the spend, orders and qualified tier of the rows
+    where they changed (a few in a hundred on a usual night), and ends overrides
+    that ran out; the transitions then look at every row of the chunk. Each is
+    guarded by the state it changes, so applying it again to a row it already
+    changed does nothing (a downgrade, which leaves the member short of their new
+    tier, sets `since` past the window, which keeps grace from starting the same
+    night)."""
     now, day = _ts(timezone.now()), _date(as_of)
-    chunk = [first_id, last_id, day]
+    chunk = [first_id, last_id]
     start, end = qualifying_window(last_day=as_of - dt.timedelta(days=1))
     grace_end = _date(as_of + dt.timedelta(days=settings.TIER_GRACE_DAYS))
     nudge_after = _date(as_of - dt.timedelta(days=settings.TIER_NUDGE_EVERY_DAYS))
@@ -126,6 +121,7 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     ladder = Ladder(tiers_by_rank())
     current_rank, floor_rank = ladder.rank(f"{STATE}.tier_id"), ladder.floor(rank=True)
     floor_tier, lower_tier = ladder.floor(rank=False), ladder.lower(f"{STATE}.tier_id")
+    qualified = ladder.qualified("s.spend", "s.orders")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -133,27 +129,24 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
                 orders_count)
             SELECT m.id, %s, %s, '', 0, 0 FROM {MEMBER} m
             WHERE m.id BETWEEN %s AND %s
-              AND NOT EXISTS (SELECT 1 FROM {STATE} s WHERE s.member_id = m.id)
+              AND NOT EXISTS (SELECT 1 FROM {STATE} s
+                  WHERE s.member_id = m.id AND s.member_id BETWEEN %s AND %s)
             ON CONFLICT (member_id) DO NOTHING
             """,
-            [ladder.tiers[0].pk, now, first_id, last_id],
+            [ladder.tiers[0].pk, now, first_id, last_id, first_id, last_id],
         )
-        cursor.execute(f"SELECT 1 FROM {STATE} WHERE {PENDING} LIMIT 1", chunk)
-        if cursor.fetchone() is None:
-            return {}
         cursor.execute(
             f"""
             UPDATE {STATE} SET
                 spend_minor = s.spend,
                 orders_count = s.orders,
-                qualified_tier_id = {ladder.qualified("s.spend", "s.orders")},
+                qualified_tier_id = {qualified},
                 override_tier_id = CASE WHEN override_until < %s THEN NULL
                     ELSE override_tier_id END,
                 override_reason = CASE WHEN override_until < %s THEN ''
                     ELSE override_reason END,
                 override_until = CASE WHEN override_until < %s THEN NULL
-                    ELSE override_until END,
-                evaluated_on = %s
+                    ELSE override_until END
             FROM (
                 SELECT x.member_id, COALESCE(a.spend, 0) AS spend, COALESCE(a.orders, 0) AS orders
                 FROM {STATE} x LEFT JOIN (
@@ -167,28 +160,18 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
                     GROUP BY o.member_id
                 ) a ON a.member_id = x.member_id
                 WHERE x.member_id BETWEEN %s AND %s
-                  AND (x.evaluated_on IS NULL OR x.evaluated_on < %s)
             ) s
             WHERE {STATE}.member_id = s.member_id AND {STATE}.member_id BETWEEN %s AND %s
+              AND ({STATE}.spend_minor <> s.spend OR {STATE}.orders_count <> s.orders
+                OR COALESCE({STATE}.qualified_tier_id, 0) <> {qualified}
+                OR {STATE}.override_until < %s)
             """,
-            [
-                day,
-                day,
-                day,
-                day,
-                first_id,
-                last_id,
-                _ts(start),
-                _ts(end),
-                *chunk,
-                first_id,
-                last_id,
-            ],
+            [day, day, day, *chunk, _ts(start), _ts(end), *chunk, *chunk, day],
         )
-        counts["evaluated"] = cursor.rowcount
+        counts["spend_changed"] = cursor.rowcount
 
         # Up: the floor (spend or override) is above the tier.
-        up = f"{EVALUATED} AND {MAY_MOVE} AND {floor_rank} > {current_rank}"
+        up = f"{IN_CHUNK} AND {MAY_MOVE} AND {floor_rank} > {current_rank}"
         _change(cursor, "upgrade", floor_tier, up, chunk, day, now)
         _notice(cursor, "upgrade", floor_tier, "0", "NULL", up, chunk, day, now)
         cursor.execute(
@@ -200,7 +183,7 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         # Back at the tier's level during grace: grace ends.
         cursor.execute(
             f"UPDATE {STATE} SET grace_until = NULL "
-            f"WHERE {EVALUATED} AND grace_until IS NOT NULL AND {floor_rank} >= {current_rank}",
+            f"WHERE {IN_CHUNK} AND grace_until IS NOT NULL AND {floor_rank} >= {current_rank}",
             chunk,
         )
         counts["grace_cleared"] = cursor.rowcount
@@ -209,7 +192,7 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         # what they must spend by when. A tier set after the window closed (an
         # upgrade by an order placed since midnight, a downgrade tonight) is
         # judged on the next night.
-        short = f"{EVALUATED} AND {MAY_MOVE} AND {floor_rank} < {current_rank} AND since < %s"
+        short = f"{IN_CHUNK} AND {MAY_MOVE} AND {floor_rank} < {current_rank} AND since < %s"
         short_params = [*chunk, _ts(end)]
         enter = f"{short} AND grace_until IS NULL"
         threshold = ladder.threshold(f"{STATE}.tier_id")
@@ -236,7 +219,7 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         # Within TIER_NUDGE_PERCENT of the next threshold, not nudged lately.
         next_threshold = ladder.next_threshold(f"{STATE}.tier_id")
         near = (
-            f"{EVALUATED} AND spend_minor < {next_threshold} "
+            f"{IN_CHUNK} AND spend_minor < {next_threshold} "
             f"AND spend_minor * 100 >= {next_threshold} * %s "
             f"AND (nudged_on IS NULL OR nudged_on <= %s) AND member_id IN "
             f"(SELECT m.id FROM {MEMBER} m WHERE m.id BETWEEN %s AND %s AND m.status = %s)"

@@ -97,7 +97,6 @@ class MemberTier(models.Model):
     )
     spend_minor = models.BigIntegerField(default=0)
     orders_count = models.PositiveIntegerField(default=0)
-    evaluated_on = models.DateField(null=True, blank=True)
     nudged_on = models.DateField(null=True, blank=True)
 
     class Meta:

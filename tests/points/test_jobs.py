@@ -49,10 +49,13 @@ def test_release_pending_makes_due_points_available_once(members):
     with time_machine.travel(NOON + dt.timedelta(days=15)):
         run = _run("release_pending", DAY + dt.timedelta(days=15))
         again = _run("release_pending", DAY + dt.timedelta(days=15))
+        # Other chunk bounds: no chunk is skipped, the statements' own guards hold.
+        regrouped = _run("release_pending", DAY + dt.timedelta(days=15), chunk_size=3)
 
-    assert run.status == again.status == "succeeded"
+    assert run.status == again.status == regrouped.status == "succeeded"
     assert run.counts == {"members_released": 5}
-    assert again.counts == {"members_released": 0}
+    assert again.counts == {"chunks_skipped": 3}
+    assert regrouped.counts == {"members_released": 0}
     assert Entry.objects.filter(kind="release").count() == 5
     assert balance_get(member=members[1]).available == 101
     assert balance_get(member=members[0]).pending == 7
@@ -96,10 +99,12 @@ def test_expire_points_expires_due_lots_once(members):
     with time_machine.travel(program_midnight(expiry_day) + dt.timedelta(hours=1)):
         first = _run("expire_points", expiry_day)
         second = _run("expire_points", expiry_day)
+        regrouped = _run("expire_points", expiry_day, chunk_size=3)
 
     assert early.counts == {"members_expired": 0}
     assert first.counts == {"members_expired": 5}
-    assert second.counts == {"members_expired": 0}
+    assert second.counts == {"chunks_skipped": 3}
+    assert regrouped.counts == {"members_expired": 0}
     expiries = Entry.objects.filter(kind="expire")
     assert expiries.count() == 5
     assert balance_get(member=members[0]).available == 5

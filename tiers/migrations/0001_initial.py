@@ -90,7 +90,6 @@ class Migration(migrations.Migration):
                 ('override_reason', models.CharField(blank=True, max_length=200)),
                 ('spend_minor', models.BigIntegerField(default=0)),
                 ('orders_count', models.PositiveIntegerField(default=0)),
-                ('evaluated_on', models.DateField(blank=True, null=True)),
                 ('nudged_on', models.DateField(blank=True, null=True)),
                 ('override_tier', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tiers.tier')),
                 ('qualified_tier', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tiers.tier')),
