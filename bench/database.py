@@ -95,3 +95,15 @@ def psycopg_connect(*, autocommit: bool = False) -> psycopg.Connection:
 def say(message: str = "") -> None:
     print(message, flush=True)
     sys.stdout.flush()
+
+
+def memory_mb(key: str) -> float:
+    """This process's resident set now (`VmRSS`) or at its peak (`VmHWM`), in MB.
+    Not `getrusage`'s `ru_maxrss`: Linux carries the parent's peak into a child
+    through fork and exec, so a child would report the larger parent's."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name == key:
+                return int(value.split()[0]) / 1024  # kB
+    raise RuntimeError(f"no {key} in /proc/self/status")

@@ -12,7 +12,7 @@ which 1 million are due), a fresh ledger is generated, then:
 2. The job runs on the originals, exactly as `manage.py expire_points` runs it
    (`batch.services.job_run`, chunks one after another in-process, Celery being
    eager), in a child process that does nothing else, so that its memory is the
-   job's: the peak resident set size (`ru_maxrss`) above what the process held
+   job's: the peak resident set size (`VmHWM`) above what the process held
    before the job started, and the `tracemalloc` peak of Python allocations
    during the job (tracemalloc is on while the job is timed).
 3. Both results are compared row by row (balances, lots, the expire entries and
@@ -28,7 +28,6 @@ import datetime as dt
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -42,7 +41,7 @@ from django.utils import timezone
 from points.ledger_sql import NIGHTLY_FINGERPRINT, expiry_key
 
 from .arguments import QUICK
-from .database import psycopg_connect, say
+from .database import memory_mb, psycopg_connect, say
 from .generate import Loaded, generate
 
 COPIED = ["points_lot", "points_account", "points_entry", "points_lotuse"]
@@ -188,16 +187,12 @@ def _run_plain(loaded: Loaded) -> float:
 # -- the job, in a child process --
 
 
-def _maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
-
-
 def job_child(args: argparse.Namespace) -> None:
     """`python -m bench _expire_job`: run the job once, print its figures as JSON."""
     from batch.services import DEFAULT_CHUNK_SIZE, job_run
 
     chunk_size = args.chunk_size or DEFAULT_CHUNK_SIZE
-    before = _maxrss_mb()
+    before = memory_mb("VmRSS")
     tracemalloc.start()
     started = time.perf_counter()
     run = job_run(name="expire_points", as_of=args.as_of, chunk_size=chunk_size)
@@ -211,7 +206,7 @@ def job_child(args: argparse.Namespace) -> None:
         members_expired=int(run.counts.get("members_expired", 0)),
         chunks=run.chunks_total,
         rss_before_mb=before,
-        rss_peak_mb=_maxrss_mb(),
+        rss_peak_mb=memory_mb("VmHWM"),
         tracemalloc_peak_mb=peak / 2**20,
     )
     print(json.dumps(figures.__dict__))
@@ -219,7 +214,9 @@ def job_child(args: argparse.Namespace) -> None:
 
 def _run_job(loaded: Loaded, chunk_size: int | None) -> JobFigures:
     _checkpoint()
-    command = [sys.executable, "-m", "bench", "_expire_job", "--as-of", str(loaded.as_of)]
+    database = str(settings.DATABASES["default"]["NAME"])
+    command = [sys.executable, "-m", "bench", "--database", database, "_expire_job"]
+    command += ["--as-of", str(loaded.as_of)]
     if chunk_size:
         command += ["--chunk-size", str(chunk_size)]
     done = subprocess.run(  # noqa: S603 - this interpreter, this package, our arguments
@@ -317,7 +314,7 @@ def run(
     say()
     say(table(rows))
     say(
-        "job RSS +MB: the job process's peak resident set (ru_maxrss) above its size "
+        "job RSS +MB: the job process's peak resident set (VmHWM) above its size "
         "before the job; py peak MB: tracemalloc's peak during the job"
     )
     largest = rows[-1]

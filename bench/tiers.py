@@ -66,7 +66,7 @@ from tiers.models import Tier
 from tiers.selectors import member_spend, qualified_tier, qualifying_window, tiers_by_rank
 
 from .arguments import QUICK
-from .database import psycopg_connect, say
+from .database import memory_mb, psycopg_connect, say
 from .generate import (
     FINGERPRINT,
     TABLES,
@@ -356,18 +356,6 @@ def _describe_state(tiers: list[Tier], as_of: dt.date) -> str:
 # -- the timed runs, each in a child process --
 
 
-def _memory_mb(key: str) -> float:
-    """This process's resident set now (`VmRSS`) or at its peak (`VmHWM`), in MB.
-    Not `getrusage`'s `ru_maxrss`: Linux carries the parent's peak into a child
-    through fork and exec, so a child would report the larger parent's."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            name, _, value = line.partition(":")
-            if name == key:
-                return int(value.split()[0]) / 1024  # kB
-    raise RuntimeError(f"no {key} in /proc/self/status")
-
-
 class _NoticeTimer:
     """The time spent in the notice-sending tasks (run inside the job, Celery being
     eager) and the e-mails they sent."""
@@ -422,7 +410,7 @@ def _plain_child(as_of: dt.date) -> Figures:
     tiers = tiers_by_rank()
     start, end = qualifying_window(last_day=as_of - dt.timedelta(days=1))
     level = _level("s.spend", "s.orders", tiers)
-    before = _memory_mb("VmRSS")
+    before = memory_mb("VmRSS")
     with psycopg_connect() as conn:
         started = time.perf_counter()
         conn.execute(
@@ -439,7 +427,7 @@ def _plain_child(as_of: dt.date) -> Figures:
         )
         conn.commit()
         seconds = time.perf_counter() - started
-    return Figures(seconds=seconds, rss_before_mb=before, rss_peak_mb=_memory_mb("VmHWM"))
+    return Figures(seconds=seconds, rss_before_mb=before, rss_peak_mb=memory_mb("VmHWM"))
 
 
 def _job_child(as_of: dt.date, chunk_size: int | None) -> Figures:
@@ -452,7 +440,7 @@ def _job_child(as_of: dt.date, chunk_size: int | None) -> Figures:
     task_prerun.connect(timer.prerun, weak=False)
     task_postrun.connect(timer.postrun, weak=False)
     statements = _StatementTimer()
-    before = _memory_mb("VmRSS")
+    before = memory_mb("VmRSS")
     started = time.perf_counter()
     with connection.execute_wrapper(statements):
         run = job_run(name="recalc_tiers", as_of=as_of, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE)
@@ -462,7 +450,7 @@ def _job_child(as_of: dt.date, chunk_size: int | None) -> Figures:
     return Figures(
         seconds=seconds,
         rss_before_mb=before,
-        rss_peak_mb=_memory_mb("VmHWM"),
+        rss_peak_mb=memory_mb("VmHWM"),
         chunks=run.chunks_total,
         counts={key: int(value) for key, value in run.counts.items()},
         notices_seconds=timer.seconds,
