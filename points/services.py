@@ -4,7 +4,11 @@ Every function is atomic and locks the member's balance row (`Account`) first, s
 one member's operations run one at a time; the entry and the balance are written
 together. Each operation carries an idempotency key, unique per member: the same
 key again returns the first entry, the same key with other arguments raises
-`IdempotencyConflict`. The unique constraint on (member, key) is the backstop.
+`IdempotencyConflict`. Under the lock, the insert of the entry finds an earlier
+one by the unique constraint on (member, key) and then writes nothing (`_write`);
+an operation that would refuse, or answer or write anything before its entry,
+looks the key up first (`_refuse`, `_replay`), so a replay always gets the first
+entry.
 """
 
 import datetime as dt
@@ -14,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -28,10 +33,22 @@ from .errors import (
     InvalidPoints,
     MemberInactive,
     NotAllowed,
+    PointsError,
 )
 from .expiry import lot_expires_at
-from .ledger_sql import NIGHTLY_FINGERPRINT, expire_due_lots
-from .models import Account, Entry, Lot, LotUse
+from .ledger_sql import (
+    NIGHTLY_FINGERPRINT,
+    Balance,
+    SpendableLot,
+    expire_due_lots,
+    has_entry_with_key,
+    insert_lot,
+    lock_balance,
+    spendable_lots,
+    take_from_lots,
+    write_entry,
+)
+from .models import Account, Entry, Lot
 
 MAX_POINTS = 10**12
 Kind = Entry.Kind
@@ -60,7 +77,8 @@ def _check_points(points: int, *, allow_negative: bool = False) -> None:
 def lock_account(*, member_id: int) -> Account:
     """The member's balance row, locked until the transaction ends (created on
     first use), with the member's current record on `account.member` (read in
-    the same query; the member row itself is not locked)."""
+    the same query; the member row itself is not locked). For work beside the
+    ledger's; the services themselves take the lock with `_lock`."""
     locked = Account.objects.select_for_update(of=("self",)).select_related("member")
     try:
         return locked.get(member_id=member_id)
@@ -75,16 +93,43 @@ def lock_accounts(*, member_ids: Iterable[int]) -> list[Account]:
     return [lock_account(member_id=member_id) for member_id in sorted(set(member_ids))]
 
 
-def _replay(*, member_id: int, key: str, fingerprint: str) -> Entry | None:
+def _lock(cursor: CursorWrapper, member_id: int) -> Balance:
+    """The member's balance row, locked until the transaction ends (created on
+    first use), with the member's standing, in one statement (plain SQL:
+    points/ledger_sql.py says why)."""
+    balance = lock_balance(cursor, member_id)
+    return balance if balance is not None else Balance.of(lock_account(member_id=member_id))
+
+
+def _replay(cursor: CursorWrapper, *, member_id: int, key: str, fingerprint: str) -> Entry | None:
     """The entry an earlier call with this key wrote, if any (we hold the lock)."""
-    entry = Entry.objects.filter(member_id=member_id, idempotency_key=key).first()
-    if entry is not None and entry.fingerprint != fingerprint:
+    if not has_entry_with_key(cursor, member_id, key):
+        return None
+    return _earlier_entry(member_id=member_id, key=key, fingerprint=fingerprint)
+
+
+def _earlier_entry(*, member_id: int, key: str, fingerprint: str) -> Entry:
+    """The member's entry with this key, if the call that wrote it had the same
+    arguments (`fingerprint`)."""
+    entry = Entry.objects.get(member_id=member_id, idempotency_key=key)
+    if entry.fingerprint != fingerprint:
         raise IdempotencyConflict(f"Idempotency key {key!r} was used with other arguments.")
     return entry
 
 
+def _refuse(
+    cursor: CursorWrapper, refusal: PointsError, *, member_id: int, key: str, fingerprint: str
+) -> Entry:
+    """Raise `refusal`, unless an earlier call with this key wrote an entry: a
+    replay is answered with that entry, never refused."""
+    if (earlier := _replay(cursor, member_id=member_id, key=key, fingerprint=fingerprint)) is None:
+        raise refusal
+    return earlier
+
+
 def _write(
-    account: Account,
+    cursor: CursorWrapper,
+    balance: Balance,
     *,
     kind: str,
     amount: int,
@@ -96,22 +141,22 @@ def _write(
     reason: str = "",
     reverses: Entry | None = None,
     effective_at: dt.datetime | None = None,
-) -> Entry:
+) -> tuple[Entry, bool]:
+    """Insert the entry and move the balance: (entry, True). When the member has
+    an entry with this key already, nothing is written: (that entry, False), or
+    IdempotencyConflict if it was written for other arguments."""
     now = timezone.now()
-    account.available += amount
-    account.pending += pending_change
+    balance.available += amount
+    balance.pending += pending_change
     if kind in (Kind.EARN, Kind.PENDING):
-        account.lifetime_earned += amount + pending_change
-    account.save(update_fields=["available", "pending", "lifetime_earned", "updated_at"])
-    # No savepoint: the key was looked up under the balance row's lock, so the
-    # unique constraint can only fire on a bug, which rolls the whole operation back.
-    return Entry.objects.create(
-        member_id=account.member_id,
+        balance.lifetime_earned += amount + pending_change
+    entry = Entry(
+        member_id=balance.member_id,
         kind=kind,
         amount=amount,
         pending_change=pending_change,
-        balance_after=account.available,
-        pending_after=account.pending,
+        balance_after=balance.available,
+        pending_after=balance.pending,
         source_type=source.type,
         source_ref=source.ref,
         idempotency_key=key,
@@ -122,6 +167,15 @@ def _write(
         effective_at=effective_at or now,
         created_at=now,
     )
+    # No savepoint: the insert does nothing on the unique key (ON CONFLICT), and
+    # with the balance row locked no other insert of the key can be under way.
+    entry_id = write_entry(cursor, balance, now=now, entry=entry)
+    if entry_id is None:
+        return _earlier_entry(member_id=balance.member_id, key=key, fingerprint=fingerprint), False
+    entry.id = entry_id
+    entry._state.adding = False  # as Entry.objects.create() leaves it
+    entry._state.db = connection.alias
+    return entry, True
 
 
 def _credit_lots(account_available_before: int, pieces: list[tuple[Lot | None, int]]) -> list:
@@ -137,28 +191,21 @@ def _credit_lots(account_available_before: int, pieces: list[tuple[Lot | None, i
     return credited
 
 
-def _take_from_lots(entry: Entry, lots: Iterable[Lot], points: int) -> int:
+def _take_from_lots(
+    cursor: CursorWrapper, entry: Entry, lots: Iterable[Lot | SpendableLot], points: int
+) -> int:
     """Take up to `points` from `lots` in their order, recording each use against
     `entry`; return how many could not be taken."""
-    uses = []
+    taken = []
     for lot in lots:
         if points == 0:
             break
-        taken = min(lot.remaining, points)
-        if taken == 0:
-            continue
-        Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - taken)
-        lot.remaining -= taken
-        uses.append(LotUse(entry=entry, lot=lot, points=taken))
-        points -= taken
-    LotUse.objects.bulk_create(uses)
+        if points_from_lot := min(lot.remaining, points):
+            taken.append((lot.id, points_from_lot))
+            points -= points_from_lot
+    if taken:
+        take_from_lots(cursor, entry.id, taken)
     return points
-
-
-def _spendable_lots(member_id: int) -> Iterable[Lot]:
-    return Lot.objects.filter(member_id=member_id, pending=False, remaining__gt=0).order_by(
-        "expires_at", "id"
-    )
 
 
 def points_earn(
@@ -183,15 +230,15 @@ def points_earn(
     fingerprint = fingerprint_of(
         op="earn", points=points, source=source, pending=pending, reason=reason
     )
-    with transaction.atomic():
-        account = lock_account(member_id=member.pk)
-        if (earlier := _replay(member_id=member.pk, key=key, fingerprint=fingerprint)) is not None:
-            return earlier
-        if account.member.status != Member.Status.ACTIVE:
-            raise MemberInactive(f"Member {member.number} is {member.status} and cannot earn.")
-        before = account.available
-        entry = _write(
-            account,
+    with transaction.atomic(), connection.cursor() as cursor:
+        balance = _lock(cursor, member.pk)
+        if balance.member_status != Member.Status.ACTIVE:
+            inactive = MemberInactive(f"Member {member.number} is {member.status} and cannot earn.")
+            return _refuse(cursor, inactive, member_id=member.pk, key=key, fingerprint=fingerprint)
+        before = balance.available
+        entry, written = _write(
+            cursor,
+            balance,
             kind=Kind.PENDING if pending else Kind.EARN,
             amount=0 if pending else points,
             pending_change=points if pending else 0,
@@ -202,13 +249,15 @@ def points_earn(
             reason=reason,
             effective_at=effective_at,
         )
+        if not written:
+            return entry
         credited = [(None, points)] if pending else _credit_lots(before, [(None, points)])
-        remaining = credited[0][1] if credited else 0
-        Lot.objects.create(
+        insert_lot(
+            cursor,
             member_id=member.pk,
-            entry=entry,
+            entry_id=entry.id,
             original=points,
-            remaining=remaining,
+            remaining=credited[0][1] if credited else 0,
             pending=pending,
             available_from=starts,
             expires_at=lot_expires_at(starts),
@@ -219,8 +268,8 @@ def points_earn(
 def points_release(*, member: Member, cutoff: dt.datetime, key: str) -> Entry | None:
     """Make the member's pending lots due by `cutoff` available, as one `release`
     entry (repaying a debt first). None when nothing was due."""
-    with transaction.atomic():
-        account = lock_account(member_id=member.pk)
+    with transaction.atomic(), connection.cursor() as cursor:
+        balance = _lock(cursor, member.pk)
         due = list(
             Lot.objects.filter(
                 member_id=member.pk, pending=True, available_from__lte=cutoff
@@ -228,14 +277,17 @@ def points_release(*, member: Member, cutoff: dt.datetime, key: str) -> Entry | 
         )
         points = sum(lot.remaining for lot in due)
         fingerprint = NIGHTLY_FINGERPRINT
-        if (earlier := _replay(member_id=member.pk, key=key, fingerprint=fingerprint)) is not None:
+        if (
+            earlier := _replay(cursor, member_id=member.pk, key=key, fingerprint=fingerprint)
+        ) is not None:
             return earlier
         if not points:
             Lot.objects.filter(pk__in=[lot.pk for lot in due]).update(pending=False)
             return None
-        before = account.available
-        entry = _write(
-            account,
+        before = balance.available
+        entry, _ = _write(
+            cursor,
+            balance,
             kind=Kind.RELEASE,
             amount=points,
             pending_change=-points,
@@ -251,11 +303,14 @@ def points_release(*, member: Member, cutoff: dt.datetime, key: str) -> Entry | 
     return entry
 
 
-def _check_can_spend(member: Member) -> None:
-    if member.status != Member.Status.ACTIVE:
-        raise MemberInactive(f"Member {member.number} is {member.status} and cannot redeem.")
-    if member.email_verified_at is None:
-        raise EmailNotVerified("The member must verify their e-mail address before redeeming.")
+def _spending_refusal(balance: Balance) -> PointsError | None:
+    if balance.member_status != Member.Status.ACTIVE:
+        return MemberInactive(
+            f"Member {balance.member_number} is {balance.member_status} and cannot redeem."
+        )
+    if not balance.email_verified:
+        return EmailNotVerified("The member must verify their e-mail address before redeeming.")
+    return None
 
 
 def points_redeem(
@@ -271,22 +326,33 @@ def points_redeem(
     (nothing written) when the member has fewer points, or is in debt."""
     _check_points(points)
     fingerprint = fingerprint_of(op="redeem", points=points, source=source)
-    with transaction.atomic():
-        account = lock_account(member_id=member.pk)
-        if (earlier := _replay(member_id=member.pk, key=key, fingerprint=fingerprint)) is not None:
-            return earlier
-        _check_can_spend(account.member)
-        if expire_due_lots(
-            first_id=member.pk, last_id=member.pk, cutoff=timezone.now(), locked=True
-        ):
-            account.refresh_from_db(fields=["available", "pending", "lifetime_earned"])
-        if account.available < points:
-            raise InsufficientPoints(
-                f"Member {member.number} has {max(account.available, 0)} points; "
+    with transaction.atomic(), connection.cursor() as cursor:
+        balance = _lock(cursor, member.pk)
+        if (refusal := _spending_refusal(balance)) is not None:
+            return _refuse(cursor, refusal, member_id=member.pk, key=key, fingerprint=fingerprint)
+        now = timezone.now()
+        lots = spendable_lots(cursor, member.pk, points, cutoff=now)
+        if lots and lots[0].due:
+            # Lots past their expiry that the nightly job has not expired yet come
+            # first: they are expired here (a replay writes nothing), never spent.
+            if (
+                earlier := _replay(cursor, member_id=member.pk, key=key, fingerprint=fingerprint)
+            ) is not None:
+                return earlier
+            expire_due_lots(first_id=member.pk, last_id=member.pk, cutoff=now, locked=True)
+            balance = _lock(cursor, member.pk)
+            lots = spendable_lots(cursor, member.pk, points, cutoff=now)
+        if balance.available < points:
+            short_of_points = InsufficientPoints(
+                f"Member {member.number} has {max(balance.available, 0)} points; "
                 f"{points} were asked for."
             )
-        entry = _write(
-            account,
+            return _refuse(
+                cursor, short_of_points, member_id=member.pk, key=key, fingerprint=fingerprint
+            )
+        entry, written = _write(
+            cursor,
+            balance,
             kind=Kind.REDEEM,
             amount=-points,
             source=source,
@@ -295,7 +361,9 @@ def points_redeem(
             actor=actor,
             reason=reason,
         )
-        short = _take_from_lots(entry, _spendable_lots(member.pk), points)
+        if not written:
+            return entry
+        short = _take_from_lots(cursor, entry, lots, points)
         if short:
             raise AssertionError(f"ledger out of balance for member {member.pk}: lots short")
     return entry
@@ -313,18 +381,22 @@ def points_cancel_redemption(
     if redemption.kind != Kind.REDEEM:
         raise InvalidPoints("Only a redemption can be cancelled.")
     fingerprint = fingerprint_of(op="cancel", redemption=redemption.pk)
-    with transaction.atomic():
-        account = lock_account(member_id=redemption.member_id)
-        if (
-            earlier := _replay(member_id=redemption.member_id, key=key, fingerprint=fingerprint)
-        ) is not None:
-            return earlier
+    with transaction.atomic(), connection.cursor() as cursor:
+        balance = _lock(cursor, redemption.member_id)
         if Entry.objects.filter(reverses=redemption, kind=Kind.CANCEL).exists():
-            raise AlreadyCancelled("This redemption is already cancelled.")
-        before = account.available
+            cancelled = AlreadyCancelled("This redemption is already cancelled.")
+            return _refuse(
+                cursor,
+                cancelled,
+                member_id=redemption.member_id,
+                key=key,
+                fingerprint=fingerprint,
+            )
+        before = balance.available
         points = -redemption.amount
-        entry = _write(
-            account,
+        entry, written = _write(
+            cursor,
+            balance,
             kind=Kind.CANCEL,
             amount=points,
             source=Source(redemption.source_type, redemption.source_ref),
@@ -334,17 +406,21 @@ def points_cancel_redemption(
             reason=reason,
             reverses=redemption,
         )
+        if not written:
+            return entry
         now = timezone.now()
         uses = list(redemption.lot_uses.select_related("lot").order_by("-lot__expires_at"))
         for lot, given in _credit_lots(before, [(use.lot, use.points) for use in uses]):
             if lot.expires_at > now:
                 Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") + given)
             else:
-                Lot.objects.create(
+                insert_lot(
+                    cursor,
                     member_id=redemption.member_id,
-                    entry=entry,
+                    entry_id=entry.id,
                     original=given,
                     remaining=given,
+                    pending=False,
                     available_from=now,
                     expires_at=lot_expires_at(now),
                 )
@@ -367,9 +443,11 @@ def points_reverse(
     reverse (the source earned nothing)."""
     _check_points(points)
     fingerprint = fingerprint_of(op="reverse", of_source=of_source, points=points, source=source)
-    with transaction.atomic():
-        account = lock_account(member_id=member.pk)
-        if (earlier := _replay(member_id=member.pk, key=key, fingerprint=fingerprint)) is not None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        balance = _lock(cursor, member.pk)
+        if (
+            earlier := _replay(cursor, member_id=member.pk, key=key, fingerprint=fingerprint)
+        ) is not None:
             return earlier
         earnings = Entry.objects.filter(
             member_id=member.pk,
@@ -395,8 +473,9 @@ def points_reverse(
         own_lots = Lot.objects.filter(entry__in=earnings, remaining__gt=0)
         pending_lots = list(own_lots.filter(pending=True).order_by("available_from", "id"))
         from_pending = min(points, sum(lot.remaining for lot in pending_lots))
-        entry = _write(
-            account,
+        entry, _ = _write(
+            cursor,
+            balance,
             kind=Kind.REVERSE,
             amount=-(points - from_pending),
             pending_change=-from_pending,
@@ -406,13 +485,15 @@ def points_reverse(
             reason=reason,
             reverses=first,
         )
-        _take_from_lots(entry, pending_lots, from_pending)
+        _take_from_lots(cursor, entry, pending_lots, from_pending)
         rest = points - from_pending
         if rest:
             rest = _take_from_lots(
-                entry, own_lots.filter(pending=False).order_by("expires_at", "id"), rest
+                cursor, entry, own_lots.filter(pending=False).order_by("expires_at", "id"), rest
             )
-            _take_from_lots(entry, _spendable_lots(member.pk), rest)
+            _take_from_lots(
+                cursor, entry, spendable_lots(cursor, member.pk, rest, cutoff=timezone.now()), rest
+            )
     return entry
 
 
@@ -437,13 +518,12 @@ def points_adjust(
     if abs(points) > large and not actor.has_perm("points.adjust_points_large"):
         raise NotAllowed(f"Adjustments above {large} points need a manager.")
     fingerprint = fingerprint_of(op="adjust", points=points, reason=reason, actor=actor.pk)
-    with transaction.atomic():
-        account = lock_account(member_id=member.pk)
-        if (earlier := _replay(member_id=member.pk, key=key, fingerprint=fingerprint)) is not None:
-            return earlier
-        before = account.available
-        entry = _write(
-            account,
+    with transaction.atomic(), connection.cursor() as cursor:
+        balance = _lock(cursor, member.pk)
+        before = balance.available
+        entry, written = _write(
+            cursor,
+            balance,
             kind=Kind.ADJUST,
             amount=points,
             source=Source(Entry.Source.STAFF, str(actor.pk)),
@@ -452,19 +532,28 @@ def points_adjust(
             actor=actor,
             reason=reason,
         )
+        if not written:
+            return entry
         if points > 0:
             now = timezone.now()
             credited = _credit_lots(before, [(None, points)])
-            Lot.objects.create(
+            insert_lot(
+                cursor,
                 member_id=member.pk,
-                entry=entry,
+                entry_id=entry.id,
                 original=points,
                 remaining=credited[0][1] if credited else 0,
+                pending=False,
                 available_from=now,
                 expires_at=lot_expires_at(now),
             )
         else:
-            _take_from_lots(entry, _spendable_lots(member.pk), -points)
+            _take_from_lots(
+                cursor,
+                entry,
+                spendable_lots(cursor, member.pk, -points, cutoff=timezone.now()),
+                -points,
+            )
     return entry
 
 
