@@ -87,12 +87,6 @@ def lock_account(*, member_id: int) -> Account:
         return locked.get(member_id=member_id)
 
 
-def lock_accounts(*, member_ids: Iterable[int]) -> list[Account]:
-    """Several balance rows, locked in primary-key order so that concurrent work
-    on overlapping members cannot deadlock."""
-    return [lock_account(member_id=member_id) for member_id in sorted(set(member_ids))]
-
-
 def _lock(cursor: CursorWrapper, member_id: int) -> Balance:
     """The member's balance row, locked until the transaction ends (created on
     first use), with the member's standing, in one statement (plain SQL:
