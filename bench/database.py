@@ -7,7 +7,9 @@ run starts from the same state (no bloat or statistics left by an earlier run).
 Nothing here imports Django models: it runs before `django.setup()`.
 """
 
+import json
 import os
+import subprocess
 import sys
 from urllib.parse import urlsplit, urlunsplit
 
@@ -107,3 +109,23 @@ def memory_mb(key: str) -> float:
             if name == key:
                 return int(value.split()[0]) / 1024  # kB
     raise RuntimeError(f"no {key} in /proc/self/status")
+
+
+def run_child(command: str, *arguments: str) -> dict:
+    """Run `python -m bench <command> <arguments>` on this benchmark's database in
+    a child process (whose memory is then the job's alone) and return the JSON
+    object it prints last."""
+    from django.conf import settings
+
+    database = str(settings.DATABASES["default"]["NAME"])
+    done = subprocess.run(  # noqa: S603 - this interpreter, this package, our arguments
+        [sys.executable, "-m", "bench", "--database", database, command, *arguments],
+        cwd=settings.BASE_DIR,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"{command} failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])

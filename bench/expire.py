@@ -26,22 +26,18 @@ time.
 import argparse
 import datetime as dt
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import tracemalloc
 from dataclasses import dataclass
 
 import psycopg
-from django.conf import settings
 from django.utils import timezone
 
 from points.ledger_sql import NIGHTLY_FINGERPRINT, expiry_key
 
 from .arguments import QUICK
-from .database import memory_mb, psycopg_connect, say
+from .database import memory_mb, psycopg_connect, run_child, say
 from .generate import Loaded, generate
 
 COPIED = ["points_lot", "points_account", "points_entry", "points_lotuse"]
@@ -214,22 +210,10 @@ def job_child(args: argparse.Namespace) -> None:
 
 def _run_job(loaded: Loaded, chunk_size: int | None) -> JobFigures:
     _checkpoint()
-    database = str(settings.DATABASES["default"]["NAME"])
-    command = [sys.executable, "-m", "bench", "--database", database, "_expire_job"]
-    command += ["--as-of", str(loaded.as_of)]
+    arguments = ["--as-of", str(loaded.as_of)]
     if chunk_size:
-        command += ["--chunk-size", str(chunk_size)]
-    done = subprocess.run(  # noqa: S603 - this interpreter, this package, our arguments
-        command,
-        cwd=settings.BASE_DIR,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise RuntimeError(f"the job failed:\n{done.stdout}\n{done.stderr}")
-    figures = JobFigures(**json.loads(done.stdout.strip().splitlines()[-1]))
+        arguments += ["--chunk-size", str(chunk_size)]
+    figures = JobFigures(**run_child("_expire_job", *arguments))
     say(
         f"  job: {figures.seconds:.1f} s, {figures.chunks} chunks, "
         f"{figures.members_expired:,} members expired"

@@ -50,8 +50,6 @@ import json
 import os
 import random
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -66,7 +64,7 @@ from tiers.models import Tier
 from tiers.selectors import member_spend, qualified_tier, qualifying_window, tiers_by_rank
 
 from .arguments import QUICK
-from .database import memory_mb, psycopg_connect, say
+from .database import memory_mb, psycopg_connect, run_child, say
 from .generate import (
     FINGERPRINT,
     TABLES,
@@ -487,24 +485,12 @@ def _checkpoint() -> None:
 def _timed(as_of: dt.date, *, plain: bool, chunk_size: int | None) -> Figures:
     _checkpoint()
     noise = _noise()
-    database = str(settings.DATABASES["default"]["NAME"])
-    command = [sys.executable, "-m", "bench", "--database", database, "_tiers_job"]
-    command += ["--as-of", str(as_of)]
+    arguments = ["--as-of", str(as_of)]
     if plain:
-        command.append("--plain")
+        arguments.append("--plain")
     if chunk_size:
-        command += ["--chunk-size", str(chunk_size)]
-    done = subprocess.run(  # noqa: S603 - this interpreter, this package, our arguments
-        command,
-        cwd=settings.BASE_DIR,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise RuntimeError(f"the timed run failed:\n{done.stdout}\n{done.stderr}")
-    figures = Figures(**json.loads(done.stdout.strip().splitlines()[-1]))
+        arguments += ["--chunk-size", str(chunk_size)]
+    figures = Figures(**run_child("_tiers_job", *arguments))
     figures.noise = noise
     return figures
 
