@@ -284,7 +284,7 @@ def refund_record(
     try:
         with transaction.atomic():
             order = (
-                Order.objects.select_for_update()
+                Order.objects.select_for_update(of=("self",))
                 .select_related("member")
                 .filter(order_id=order_id)
                 .first()

@@ -44,9 +44,14 @@ class PlanLine:
 
 
 def lock_state(*, member_id: int) -> MemberTier:
-    """The member's tier state, locked until the transaction ends; a member who
-    has none starts in the lowest tier."""
-    state = MemberTier.objects.select_for_update().select_related("tier").filter(pk=member_id)
+    """The member's tier state, locked until the transaction ends (the row alone:
+    not the tier it points at, which every member of that tier shares); a member
+    who has none starts in the lowest tier."""
+    state = (
+        MemberTier.objects.select_for_update(of=("self",))
+        .select_related("tier")
+        .filter(pk=member_id)
+    )
     found = state.first()
     if found is not None:
         return found
@@ -125,7 +130,7 @@ def _active_subscription(member_id: int) -> Subscription | None:
     """The member's active subscription, locked; its time may be up already when
     tonight's `paid_plans` has not ended it yet."""
     return (
-        Subscription.objects.select_for_update()
+        Subscription.objects.select_for_update(of=("self",))
         .select_related("plan")
         .filter(member_id=member_id, status=Subscription.Status.ACTIVE)
         .first()
@@ -253,7 +258,9 @@ def plans_refund(*, order: Order, quantities: dict[str, int] | None) -> None:
         return
     state = lock_state(member_id=order.member_id)  # before the plan rows, as orders do
     for purchase in (
-        purchases.select_for_update().select_related("subscription__plan").order_by("pk")
+        purchases.select_for_update(of=("self",))
+        .select_related("subscription__plan")
+        .order_by("pk")
     ):
         plan = purchase.subscription.plan
         if quantities is None:
