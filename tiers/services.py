@@ -110,19 +110,11 @@ def _notify(
     transaction.on_commit(lambda: send_notices.delay([notice.pk]))
 
 
-def _move(
-    state: MemberTier,
-    *,
-    to: Tier,
-    reason: str,
-    as_of: dt.date,
-    now: dt.datetime,
-    note: str = "",
-    actor: User | None = None,
-) -> None:
-    _record_change(state, to=to, reason=reason, as_of=as_of, now=now, note=note, actor=actor)
-    state.tier = to
-    state.since = now
+def _set_tier(state: MemberTier, tier: Tier, *, now: dt.datetime) -> None:
+    """Put the member in `tier` from `now`, out of any grace period."""
+    if tier.pk != state.tier_id:
+        state.tier = tier
+        state.since = now
     state.grace_until = None
 
 
@@ -231,7 +223,7 @@ def tier_order_apply(*, member: Member, order: Order, lines: Iterable[PlanLine])
     spend, orders = member_spend(member_id=member.pk, last_day=today)
     target = qualified_tier(spend_minor=spend, orders=orders)
     if target.rank > state.tier.rank:
-        _move(
+        _record_change(
             state,
             to=target,
             reason=TierChange.Reason.UPGRADE,
@@ -239,6 +231,7 @@ def tier_order_apply(*, member: Member, order: Order, lines: Iterable[PlanLine])
             now=now,
             note=f"order {order.order_id}",
         )
+        _set_tier(state, target, now=now)
         _notify(
             member_id=member.pk, kind=TierNotice.Kind.UPGRADE, as_of=today, now=now, tier=target
         )
@@ -304,28 +297,16 @@ def tier_override(
     now = timezone.now()
     with transaction.atomic():
         state = lock_state(member_id=member.pk)
-        note = f"until {until.isoformat()}: {reason}"
-        if tier.pk != state.tier_id:
-            _move(
-                state,
-                to=tier,
-                reason=TierChange.Reason.OVERRIDE,
-                as_of=today,
-                now=now,
-                note=note,
-                actor=actor,
-            )
-        else:
-            _record_change(
-                state,
-                to=tier,
-                reason=TierChange.Reason.OVERRIDE,
-                as_of=today,
-                now=now,
-                note=note,
-                actor=actor,
-            )
-            state.grace_until = None
+        _record_change(
+            state,
+            to=tier,
+            reason=TierChange.Reason.OVERRIDE,
+            as_of=today,
+            now=now,
+            note=f"until {until.isoformat()}: {reason}",
+            actor=actor,
+        )
+        _set_tier(state, tier, now=now)
         state.override_tier = tier
         state.override_until = until
         state.override_reason = reason[:200]
