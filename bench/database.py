@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
@@ -129,3 +130,17 @@ def run_child(command: str, *arguments: str) -> dict:
     if done.returncode:
         raise RuntimeError(f"{command} failed:\n{done.stdout}\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class TimedRun:
+    """What a timed child process reports: its wall time, and its resident set
+    before the run and at its peak."""
+
+    seconds: float
+    rss_before_mb: float
+    rss_peak_mb: float
+
+    @property
+    def rss_growth_mb(self) -> float:
+        return self.rss_peak_mb - self.rss_before_mb

@@ -37,7 +37,7 @@ from django.utils import timezone
 from points.ledger_sql import NIGHTLY_FINGERPRINT, expiry_key
 
 from .arguments import QUICK
-from .database import memory_mb, psycopg_connect, run_child, say
+from .database import TimedRun, memory_mb, psycopg_connect, run_child, say
 from .generate import Loaded, generate
 
 COPIED = ["points_lot", "points_account", "points_entry", "points_lotuse"]
@@ -71,17 +71,10 @@ SELECT e.id, z.id, z.points FROM zeroed z JOIN entries e USING (member_id)
 
 
 @dataclass
-class JobFigures:
-    seconds: float
+class JobFigures(TimedRun):
     members_expired: int
     chunks: int
-    rss_before_mb: float
-    rss_peak_mb: float
     tracemalloc_peak_mb: float
-
-    @property
-    def rss_growth_mb(self) -> float:
-        return self.rss_peak_mb - self.rss_before_mb
 
 
 @dataclass

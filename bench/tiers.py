@@ -64,7 +64,7 @@ from tiers.models import Tier
 from tiers.selectors import member_spend, qualified_tier, qualifying_window, tiers_by_rank
 
 from .arguments import QUICK
-from .database import memory_mb, psycopg_connect, run_child, say
+from .database import TimedRun, memory_mb, psycopg_connect, run_child, say
 from .generate import (
     FINGERPRINT,
     TABLES,
@@ -107,12 +107,9 @@ LOADED = [
 
 
 @dataclass
-class Figures:
+class Figures(TimedRun):
     """One timed run in a child process."""
 
-    seconds: float
-    rss_before_mb: float
-    rss_peak_mb: float
     chunks: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     notices_seconds: float = 0.0
@@ -120,10 +117,6 @@ class Figures:
     sql_seconds: float = 0.0
     statements: list[tuple[str, int, float]] = field(default_factory=list)
     noise: str = ""
-
-    @property
-    def rss_growth_mb(self) -> float:
-        return self.rss_peak_mb - self.rss_before_mb
 
 
 @dataclass
