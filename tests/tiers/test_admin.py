@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from batch.services import program_today
-from tests.factories import MemberFactory, UserFactory
+from tests.factories import MemberFactory, UserFactory, order_place
 from tiers.models import MemberTier, Tier, TierChange
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +150,37 @@ def test_the_lowest_tier_cannot_be_deleted_but_another_can(client):
     assert refused.status_code == 403
     assert allowed.status_code == 302
     assert list(Tier.objects.values_list("code", flat=True)) == ["member", "silver", "gold"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "admin:tiers_tier_changelist",
+        "admin:tiers_tier_add",
+        "admin:tiers_paidplan_changelist",
+        "admin:tiers_paidplan_add",
+        "admin:tiers_subscription_changelist",
+        "admin:tiers_tierchange_changelist",
+        "admin:tiers_tiernotice_changelist",
+        "admin:members_member_changelist",
+    ],
+)
+def test_tier_admin_pages_render_for_staff(client, name):
+    member = MemberFactory()
+    order_place(member, 150_000)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.get(reverse(name))
+
+    assert response.status_code == 200
+
+
+def test_the_override_form_renders_with_the_current_tier(client):
+    member = MemberFactory()
+    order_place(member, 150_000)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.get(reverse("admin:members_member_override_tier", args=[member.pk]))
+
+    assert response.status_code == 200
+    assert "Now: Silver." in response.content.decode()
