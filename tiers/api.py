@@ -10,7 +10,6 @@ from ninja import Field, Schema
 from members.models import Member
 from members.money import format_amount
 
-from .models import Benefits
 from .selectors import tier_status
 
 
@@ -59,10 +58,6 @@ class PaidPlanOut(Schema):
     benefits: BenefitsOut
 
 
-def _benefits(source: Benefits) -> dict:
-    return source.benefits()
-
-
 def member_tier_part(*, member: Member) -> dict:
     """The member lookup's tier, spend, paid plan and earn multiplier."""
     status = tier_status(member=member)
@@ -74,7 +69,7 @@ def member_tier_part(*, member: Member) -> dict:
             "code": status.tier.code,
             "name": status.tier.name,
             "multiplier": str(status.tier.multiplier),
-            "benefits": _benefits(status.tier),
+            "benefits": status.tier.benefits(),
             "since": status.since,
             "grace_until": status.grace_until,
             "held_until": status.override_until,
@@ -99,7 +94,7 @@ def member_tier_part(*, member: Member) -> dict:
             "name": subscription.plan.name,
             "ends_at": subscription.ends_at,
             "extra_multiplier": str(subscription.plan.extra_multiplier),
-            "benefits": _benefits(subscription.plan),
+            "benefits": subscription.plan.benefits(),
         }
         if subscription
         else None,
