@@ -12,6 +12,15 @@ def _ledger_stays_clean(request, db):
 
 
 @pytest.fixture
+def frozen_now():
+    """The clock stopped at NOW (use with pytest.mark.usefixtures)."""
+    from .helpers import NOW
+
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
 def tiers(db):
     """The default tiers of the data migration, by code."""
     return {tier.code: tier for tier in Tier.objects.all()}

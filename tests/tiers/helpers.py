@@ -14,6 +14,19 @@ def local(year, month, day, hour=12, minute=0):
     return dt.datetime(year, month, day, hour, minute, tzinfo=program_zone())
 
 
+def days(n):
+    return dt.timedelta(days=n)
+
+
+# "Now" for the tests that freeze the clock (the `frozen_now` fixture).
+NOW = local(2026, 6, 10, 15, 0)
+# A qualifying order placed at BOUGHT; OUT is the first night whose window no
+# longer holds it, GRACE_END the night its grace runs out.
+BOUGHT = local(2025, 1, 15, 12, 0)
+OUT = dt.date(2026, 1, 16)
+GRACE_END = OUT + dt.timedelta(days=30)
+
+
 def night(name, as_of, *, chunk_size=2):
     """Run the nightly job `name` for `as_of`, at 01:00 that programme day."""
     with time_machine.travel(program_midnight(as_of) + dt.timedelta(hours=1), tick=False):

@@ -10,17 +10,9 @@ from tests.factories import MemberFactory, UserFactory, order_place
 from tiers.models import PaidPlan, Tier
 from tiers.services import tier_override
 
-from .helpers import local, recalc
+from .helpers import NOW, local, recalc
 
-pytestmark = pytest.mark.django_db
-
-NOW = local(2026, 6, 10, 15, 0)
-
-
-@pytest.fixture(autouse=True)
-def _now():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 @pytest.fixture

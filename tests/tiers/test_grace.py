@@ -11,18 +11,9 @@ from batch.services import program_midnight
 from tests.api import post
 from tests.factories import MemberFactory, OrderFactory, order_place
 
-from .helpers import changes, local, notices, reasons, recalc, state
+from .helpers import BOUGHT, GRACE_END, OUT, changes, days, local, notices, reasons, recalc, state
 
 pytestmark = pytest.mark.django_db
-
-BOUGHT = local(2025, 1, 15, 12, 0)
-# The first night whose window no longer holds an order placed at BOUGHT.
-OUT = dt.date(2026, 1, 16)
-GRACE_END = OUT + dt.timedelta(days=30)
-
-
-def days(n):
-    return dt.timedelta(days=n)
 
 
 def test_the_last_night_the_order_is_in_the_window_nothing_happens(promoted):

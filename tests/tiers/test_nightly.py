@@ -17,17 +17,9 @@ from batch.services import job_run
 from tests.factories import MemberFactory, OrderFactory
 from tiers.models import MemberTier, TierChange, TierNotice
 
-from .helpers import local, notices, recalc, state
+from .helpers import BOUGHT, GRACE_END, OUT, days, local, notices, recalc, state
 
 pytestmark = pytest.mark.django_db
-
-BOUGHT = local(2025, 1, 15, 12, 0)
-OUT = dt.date(2026, 1, 16)  # the first night without the BOUGHT order
-GRACE_END = OUT + dt.timedelta(days=30)
-
-
-def days(n):
-    return dt.timedelta(days=n)
 
 
 def snapshot():

@@ -9,17 +9,9 @@ import time_machine
 from tests.factories import MemberFactory, UserFactory, order_place
 from tiers.services import TierError, tier_override
 
-from .helpers import changes, local, notices, reasons, recalc, state
+from .helpers import BOUGHT, GRACE_END, OUT, changes, days, local, notices, reasons, recalc, state
 
 pytestmark = pytest.mark.django_db
-
-BOUGHT = local(2025, 1, 15, 12, 0)
-OUT = dt.date(2026, 1, 16)  # the first night without the BOUGHT order
-GRACE_END = OUT + dt.timedelta(days=30)
-
-
-def days(n):
-    return dt.timedelta(days=n)
 
 
 @pytest.fixture

@@ -12,17 +12,13 @@ from tests.api import post
 from tests.factories import MemberFactory, order_place
 from tiers.models import PaidPlan, PlanPurchase, Subscription
 
-from .helpers import changes, local, night, notices, reasons
+from .helpers import changes, days, local, night, notices, reasons
 
 pytestmark = pytest.mark.django_db
 
 SKU = "PLUS-1Y"
 BOUGHT = local(2026, 1, 15, 12, 0)
 ENDS = BOUGHT + dt.timedelta(days=365)  # 2027-01-15 12:00, Shanghai
-
-
-def days(n):
-    return dt.timedelta(days=n)
 
 
 @pytest.fixture

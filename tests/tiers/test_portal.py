@@ -4,21 +4,12 @@ only their own tier, and what the next one still needs."""
 import re
 
 import pytest
-import time_machine
 
 from tests.factories import MemberFactory, order_place
 
-from .helpers import local
+from .helpers import NOW
 
-pytestmark = pytest.mark.django_db
-
-NOW = local(2026, 6, 10, 15, 0)
-
-
-@pytest.fixture(autouse=True)
-def _now():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 def badge(html):

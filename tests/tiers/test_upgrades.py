@@ -4,24 +4,15 @@ that order already earns at the new tier's rate."""
 import datetime as dt
 
 import pytest
-import time_machine
 from django.core import mail
 
 from points.selectors import balance_get
 from tests.api import post
 from tests.factories import MemberFactory, OrderFactory, order_place
 
-from .helpers import changes, local, notices, reasons, recalc, state
+from .helpers import NOW, changes, local, notices, reasons, recalc, state
 
-pytestmark = pytest.mark.django_db
-
-NOW = local(2026, 6, 10, 15, 0)
-
-
-@pytest.fixture(autouse=True)
-def _now():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 @pytest.fixture
