@@ -143,6 +143,10 @@ def _check_order(data: OrderInput) -> None:
         )
 
 
+def _plan_lines(lines: list[LineInput]) -> list[PlanLine]:
+    return [PlanLine(sku=line.sku, quantity=line.quantity) for line in lines]
+
+
 def _net_minor(data: OrderInput) -> int:
     """What points are earned on: the lines after discounts, or the total less
     shipping when the shop sends no lines."""
@@ -219,11 +223,7 @@ def order_record(
                 )
                 for line in data.lines
             )
-            rate = tier_order_apply(
-                member=member,
-                order=order,
-                lines=[PlanLine(sku=line.sku, quantity=line.quantity) for line in data.lines],
-            )
+            rate = tier_order_apply(member=member, order=order, lines=_plan_lines(data.lines))
             earning = order_earning(order=order, rate=rate)
             if member.status != Member.Status.ACTIVE:
                 earning = Earning(points=0, rules=[])
@@ -321,10 +321,7 @@ def refund_record(
                 for line in lines
             )
             fully_refunded = refunded + amount_minor == order.total_minor
-            quantities: dict[str, int] = {}
-            for line in lines:
-                quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
-            plans_refund(order=order, quantities=None if fully_refunded else quantities)
+            plans_refund(order=order, lines=None if fully_refunded else _plan_lines(lines))
             earned = OrderPoints.objects.get(order=order).points
             total = order.total_minor or 1
             points = earned * (refunded + amount_minor) // total - earned * refunded // total

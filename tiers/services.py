@@ -129,15 +129,21 @@ def _active_subscription(member_id: int) -> Subscription | None:
     )
 
 
+def _quantities(lines: Iterable[PlanLine]) -> dict[str, int]:
+    """How many of each SKU the lines hold."""
+    quantities: dict[str, int] = {}
+    for line in lines:
+        quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+    return quantities
+
+
 def _plans_buy(
     state: MemberTier, *, order: Order, lines: Iterable[PlanLine], now: dt.datetime, today: dt.date
 ) -> None:
     """Each line whose SKU is a plan's starts the plan, or extends the running one
     by its duration (times the quantity). Buying another plan than the running one
     ends the running one; a plan whose time is up ends before a new one starts."""
-    quantities: dict[str, int] = {}
-    for line in lines:
-        quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+    quantities = _quantities(lines)
     for plan in PaidPlan.objects.filter(sku__in=quantities, is_active=True).order_by("pk"):
         days = plan.duration_days * quantities[plan.sku]
         running = _active_subscription(state.member_id)
@@ -242,9 +248,10 @@ def tier_order_apply(*, member: Member, order: Order, lines: Iterable[PlanLine])
     return earn_rate(state=state, at=order.placed_at)
 
 
-def plans_refund(*, order: Order, quantities: dict[str, int] | None) -> None:
-    """A refund of plan lines of `order` (`quantities` by SKU; None: the whole
-    order) takes back the time those lines bought; a plan left with no time ends."""
+def plans_refund(*, order: Order, lines: Iterable[PlanLine] | None) -> None:
+    """A refund of plan lines of `order` (None: the whole order) takes back the
+    time those lines bought; a plan left with no time ends."""
+    quantities = None if lines is None else _quantities(lines)
     now, today = timezone.now(), program_today()
     purchases = PlanPurchase.objects.filter(order=order, refunded_at__isnull=True)
     if not purchases.exists():
