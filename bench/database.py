@@ -112,6 +112,15 @@ def memory_mb(key: str) -> float:
     raise RuntimeError(f"no {key} in /proc/self/status")
 
 
+def checkpoint() -> None:
+    """Start a timed run with no dirty pages left from the load."""
+    with psycopg_connect(autocommit=True) as conn:
+        try:
+            conn.execute("CHECKPOINT")
+        except psycopg.Error as error:  # not a superuser: go on without
+            say(f"  (no CHECKPOINT: {error})")
+
+
 def run_child(command: str, *arguments: str) -> dict:
     """Run `python -m bench <command> <arguments>` on this benchmark's database in
     a child process (whose memory is then the job's alone) and return the JSON

@@ -31,13 +31,12 @@ import time
 import tracemalloc
 from dataclasses import dataclass
 
-import psycopg
 from django.utils import timezone
 
 from points.ledger_sql import NIGHTLY_FINGERPRINT, expiry_key
 
 from .arguments import QUICK
-from .database import TimedRun, memory_mb, psycopg_connect, run_child, say
+from .database import TimedRun, checkpoint, memory_mb, psycopg_connect, run_child, say
 from .generate import Loaded, generate
 
 COPIED = ["points_lot", "points_account", "points_entry", "points_lotuse"]
@@ -147,17 +146,8 @@ def _copy_tables() -> None:
     say(f"  copied {', '.join(COPIED)} in {time.perf_counter() - started:.1f} s")
 
 
-def _checkpoint() -> None:
-    """Start each timed run with no dirty pages left from the load."""
-    with psycopg_connect(autocommit=True) as conn:
-        try:
-            conn.execute("CHECKPOINT")
-        except psycopg.Error as error:  # not a superuser: go on without
-            say(f"  (no CHECKPOINT: {error})")
-
-
 def _run_plain(loaded: Loaded) -> float:
-    _checkpoint()
+    checkpoint()
     params = {
         "cutoff": loaded.cutoff,
         "now": timezone.now(),
@@ -202,7 +192,7 @@ def job_child(args: argparse.Namespace) -> None:
 
 
 def _run_job(loaded: Loaded, chunk_size: int | None) -> JobFigures:
-    _checkpoint()
+    checkpoint()
     arguments = ["--as-of", str(loaded.as_of)]
     if chunk_size:
         arguments += ["--chunk-size", str(chunk_size)]

@@ -64,7 +64,7 @@ from tiers.models import Tier
 from tiers.selectors import member_spend, qualified_tier, qualifying_window, tiers_by_rank
 
 from .arguments import QUICK
-from .database import TimedRun, memory_mb, psycopg_connect, run_child, say
+from .database import TimedRun, checkpoint, memory_mb, psycopg_connect, run_child, say
 from .generate import (
     FINGERPRINT,
     TABLES,
@@ -467,16 +467,8 @@ def _noise() -> str:
     return f"load {os.getloadavg()[0]:.2f}, {others} other queries"
 
 
-def _checkpoint() -> None:
-    with psycopg_connect(autocommit=True) as conn:
-        try:
-            conn.execute("CHECKPOINT")
-        except psycopg.Error as error:  # not a superuser: go on without
-            say(f"  (no CHECKPOINT: {error})")
-
-
 def _timed(as_of: dt.date, *, plain: bool, chunk_size: int | None) -> Figures:
-    _checkpoint()
+    checkpoint()
     noise = _noise()
     arguments = ["--as-of", str(as_of)]
     if plain:
