@@ -7,6 +7,8 @@ a shop is likely to sell in, with the number of decimals each has.
 
 import re
 
+from django.conf import settings
+
 # ISO 4217 code -> minor-unit exponent (decimals).
 CURRENCY_EXPONENTS: dict[str, int] = {
     "AED": 2,
@@ -118,3 +120,8 @@ def format_amount(minor: int, currency: str) -> str:
     if exponent == 0:
         return f"{sign}{whole}"
     return f"{sign}{whole}.{fraction:0{exponent}d}"
+
+
+def format_program_money(minor: int) -> str:
+    """Minor units of the programme's currency as people read them: "123.45 CNY"."""
+    return f"{format_amount(minor, settings.PROGRAM_CURRENCY)} {settings.PROGRAM_CURRENCY}"

@@ -1,12 +1,11 @@
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from members.models import Member
-from members.money import format_amount
+from members.money import format_program_money
 from members.views import own_member
 
 from .selectors import balance_get, history_page, points_expiring, points_value_minor
@@ -19,7 +18,7 @@ def dashboard_panel(member: Member) -> dict[str, Any]:
     worth = points_value_minor(points=balance.available)
     return {
         "balance": balance,
-        "worth": f"{format_amount(worth, settings.PROGRAM_CURRENCY)} {settings.PROGRAM_CURRENCY}",
+        "worth": format_program_money(worth),
         "expiring": points_expiring(member=member),
     }
 

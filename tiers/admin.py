@@ -2,7 +2,6 @@
 changes only through the override form (which calls the service), and the
 history, subscriptions and notices are read-only."""
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -13,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.admin import ReadOnlyAdmin, ReadOnlyInline
 from members.models import Member
-from members.money import format_amount
+from members.money import format_program_money
 from points.admin import MemberAdmin as PointsMemberAdmin
 
 from .forms import OverrideTierForm, TierForm
@@ -28,10 +27,6 @@ BENEFITS = [
     "birthday_gift",
     "early_access",
 ]
-
-
-def _money(minor: int) -> str:
-    return f"{format_amount(minor, settings.PROGRAM_CURRENCY)} {settings.PROGRAM_CURRENCY}"
 
 
 @admin.register(Tier)
@@ -54,7 +49,7 @@ class TierAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("qualifying spend"), ordering="threshold_minor")
     def threshold(self, obj: Tier) -> str:
-        return _money(obj.threshold_minor)
+        return format_program_money(obj.threshold_minor)
 
 
 @admin.register(PaidPlan)
@@ -72,7 +67,7 @@ class PaidPlanAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("price"), ordering="price_minor")
     def price(self, obj: PaidPlan) -> str:
-        return _money(obj.price_minor)
+        return format_program_money(obj.price_minor)
 
 
 @admin.register(Subscription)
@@ -131,7 +126,7 @@ class MemberAdmin(PointsMemberAdmin):
             str(_("%(tier)s; qualifying spend %(spend)s in %(orders)s orders"))
             % {
                 "tier": status.tier.name,
-                "spend": _money(status.spend_minor),
+                "spend": format_program_money(status.spend_minor),
                 "orders": status.orders,
             }
         ]

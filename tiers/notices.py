@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from members.models import Member
-from members.money import format_amount
+from members.money import format_program_money
 
 from .models import TierNotice
 
@@ -30,8 +30,7 @@ def _message(notice: TierNotice, email: str) -> EmailMultiAlternatives:
         context = {
             "member": member,
             "notice": notice,
-            "amount": f"{format_amount(notice.amount_minor, settings.PROGRAM_CURRENCY)} "
-            f"{settings.PROGRAM_CURRENCY}",
+            "amount": format_program_money(notice.amount_minor),
         }
         subject = render_to_string(f"tiers/email/{notice.kind}_subject.txt", context).strip()
         body = render_to_string(f"tiers/email/{notice.kind}_message.txt", context)
