@@ -8,6 +8,7 @@ import zoneinfo
 from collections import Counter
 from collections.abc import Callable
 
+import structlog
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Min
@@ -22,6 +23,8 @@ DEFAULT_CHUNK_SIZE = 10_000
 POLL_SECONDS = 0.5
 
 Progress = Callable[[int, int], None]
+
+log = structlog.get_logger(__name__)
 
 
 def program_zone() -> zoneinfo.ZoneInfo:
@@ -52,6 +55,14 @@ def job_run_create(*, name: str, as_of: dt.date, chunk_size: int = DEFAULT_CHUNK
             run.status = Status.SUCCEEDED
             run.finished_at = timezone.now()
         run.save(update_fields=["chunks_total", "status", "finished_at"])
+    log.info(
+        "job_run_started",
+        job=name,
+        as_of=as_of.isoformat(),
+        run_id=run.pk,
+        chunks=run.chunks_total,
+        chunk_size=chunk_size,
+    )
     return run
 
 
@@ -81,6 +92,15 @@ def job_chunk_execute(*, chunk_id: int) -> dict[str, int]:
     earlier run of the same night finished is skipped, and counted as such."""
     chunk = JobChunk.objects.select_related("run").get(pk=chunk_id)
     job = registry.get(chunk.run.job)
+    chunk_log = log.bind(
+        job=job.name,
+        as_of=chunk.run.as_of.isoformat(),
+        run_id=chunk.run_id,
+        chunk_id=chunk_id,
+        first_id=chunk.first_id,
+        last_id=chunk.last_id,
+    )
+    start = time.monotonic()
     try:
         with transaction.atomic():
             locked = JobChunk.objects.select_for_update().get(pk=chunk_id)
@@ -94,8 +114,10 @@ def job_chunk_execute(*, chunk_id: int) -> dict[str, int]:
                 status=Status.SUCCEEDED, counts=counts, error="", finished_at=timezone.now()
             )
     except _AlreadyDone:
+        chunk_log.info("job_chunk_already_done")
         return {}
     except Exception as error:
+        chunk_log.exception("job_chunk_failed", seconds=round(time.monotonic() - start, 3))
         JobChunk.objects.filter(pk=chunk_id).update(
             status=Status.FAILED, error=repr(error), finished_at=timezone.now()
         )
@@ -103,6 +125,7 @@ def job_chunk_execute(*, chunk_id: int) -> dict[str, int]:
             status=Status.FAILED, error=repr(error), finished_at=timezone.now()
         )
         raise
+    chunk_log.info("job_chunk_finished", seconds=round(time.monotonic() - start, 3), **counts)
     _job_run_finish_if_complete(run_id=chunk.run_id)
     return counts
 
@@ -114,9 +137,22 @@ def _job_run_finish_if_complete(*, run_id: int) -> None:
     totals: Counter[str] = Counter()
     for counts in chunks.values_list("counts", flat=True):
         totals.update(counts)
-    JobRun.objects.filter(pk=run_id, status=Status.RUNNING).update(
-        status=Status.SUCCEEDED, counts=dict(totals), finished_at=timezone.now()
+    now = timezone.now()
+    finished = JobRun.objects.filter(pk=run_id, status=Status.RUNNING).update(
+        status=Status.SUCCEEDED, counts=dict(totals), finished_at=now
     )
+    if finished:
+        run = JobRun.objects.get(pk=run_id)
+        log.info(
+            "job_run_finished",
+            job=run.job,
+            as_of=run.as_of.isoformat(),
+            run_id=run_id,
+            status=run.status,
+            chunks=run.chunks_total,
+            seconds=round((now - run.started_at).total_seconds(), 3),
+            **totals,
+        )
 
 
 def job_run(
