@@ -25,6 +25,7 @@ from points.models import Entry
 from points.services import Source, lock_account, points_earn, points_reverse
 from tiers.services import EarnRate, PlanLine, plans_refund, tier_order_apply
 
+from .metrics import orders_count
 from .models import Event, OrderPoints
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -244,6 +245,7 @@ def order_record(
                 pending_until=pending_until if earning.points else None,
                 rules=earning.rules,
             )
+            orders_count()
     except IntegrityError:
         if (earlier := _order_replay(data.order_id, fingerprint)) is not None:
             return earlier, False

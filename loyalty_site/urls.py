@@ -3,9 +3,11 @@ from django.urls import include, path
 
 from .api import api
 from .health import healthz
+from .metrics import metrics
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),

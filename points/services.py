@@ -48,6 +48,7 @@ from .ledger_sql import (
     take_from_lots,
     write_entry,
 )
+from .metrics import points_count
 from .models import Account, Entry, Lot
 
 MAX_POINTS = 10**12
@@ -167,6 +168,7 @@ def _write(
     if entry_id is None:
         return _earlier_entry(member_id=balance.member_id, key=key, fingerprint=fingerprint), False
     entry.id = entry_id
+    points_count(kind=kind, amount=amount, pending_change=pending_change)
     entry._state.adding = False  # as Entry.objects.create() leaves it
     entry._state.db = connection.alias
     return entry, True
