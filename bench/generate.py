@@ -387,14 +387,14 @@ def generate(
             yield f"{m}\t{balances[m]}\t0\t{balances[m]}\t{now}\n"
 
     with psycopg_connect() as conn, conn.cursor() as cursor:
-        tables = TABLES + (["members_order"] if orders else [])
+        tables = TABLES + (["shop_order"] if orders else [])
         begin_load(cursor, tables, log=log)
         copy_members(cursor, members=members, as_of=as_of)
         order_count = 0
         if orders:
             order_count = copy_rows(
                 cursor,
-                "members_order",
+                "shop_order",
                 "id, order_id, member_id, placed_at, currency, total_minor, shipping_minor, "
                 "created_at, fingerprint",
                 order_rows(),
@@ -422,7 +422,7 @@ def generate(
         reset_sequences(
             cursor,
             ["members_user", "members_member", "points_entry", "points_lot"]
-            + (["members_order"] if orders else []),
+            + (["shop_order"] if orders else []),
         )
         conn.commit()
     vacuum_analyze(tables, log=log)

@@ -51,8 +51,8 @@ from django.db.models import Count, F, Sum
 from django.test.utils import override_settings
 
 from batch.services import job_run, program_today
-from members.models import Order, OrderLine
 from points.models import Entry
+from shop.models import Order, OrderLine
 
 from .database import say
 from .generate import generate

@@ -99,7 +99,7 @@ COUNTS = [
 ]
 LOADED = [
     *TABLES,
-    "members_order",
+    "shop_order",
     "tiers_membertier",
     "tiers_tierchange",
     "tiers_tiernotice",
@@ -170,7 +170,7 @@ def _spend(alias: str) -> str:
     return (
         f"(SELECT member_id, sum(total_minor - refunded_minor) AS spend, "
         f"count(*) FILTER (WHERE total_minor > refunded_minor) AS orders "
-        f"FROM members_order WHERE placed_at >= %s AND placed_at < %s "
+        f"FROM shop_order WHERE placed_at >= %s AND placed_at < %s "
         f"GROUP BY member_id) {alias}"
     )
 
@@ -287,14 +287,14 @@ def load(*, members: int, orders: int, as_of: dt.date) -> None:
         copy_members(cursor, members=members, as_of=as_of, marketing_every=MARKETING_EVERY)
         copy_rows(
             cursor,
-            "members_order",
+            "shop_order",
             "id, order_id, member_id, placed_at, currency, total_minor, shipping_minor, "
             "refunded_minor, created_at, fingerprint",
             _order_rows(members=members, orders=orders, as_of=as_of, tiers=tiers),
         )
-        reset_sequences(cursor, ["members_user", "members_member", "members_order"])
+        reset_sequences(cursor, ["members_user", "members_member", "shop_order"])
         conn.commit()
-    vacuum_analyze(["members_user", "members_member", "members_order"])
+    vacuum_analyze(["members_user", "members_member", "shop_order"])
     state_started = time.perf_counter()
     with psycopg_connect() as conn, conn.cursor() as cursor:
         cursor.execute("ALTER TABLE tiers_membertier SET (autovacuum_enabled = false)")
@@ -330,7 +330,7 @@ def _describe_state(tiers: list[Tier], as_of: dt.date) -> str:
         )
     orders, refunded, in_window = _row(
         "SELECT count(*), count(*) FILTER (WHERE refunded_minor > 0), "
-        "count(*) FILTER (WHERE placed_at >= %s AND placed_at < %s) FROM members_order",
+        "count(*) FILTER (WHERE placed_at >= %s AND placed_at < %s) FROM shop_order",
         list(qualifying_window(last_day=as_of - dt.timedelta(days=1))),
     )
     grace, overrides, nudged = _row(
@@ -641,7 +641,7 @@ def run_scale(*, members: int, orders: int, chunk_size: int | None) -> Scale:
     problems = _check(as_of, [job, rerun], tiers)
     for problem in problems:
         say(f"  WRONG: {problem}")
-    (loaded,) = _row("SELECT count(*) FROM members_order")
+    (loaded,) = _row("SELECT count(*) FROM shop_order")
     return Scale(members, loaded, plain_before, job, rerun, plain_after, problems)
 
 

@@ -7,13 +7,13 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from members.api import MemberOut
-from members.idempotency import fingerprint
-from members.money import currency_exponent, parse_amount
-from members.schemas import TEXT, Amount, Currency, StrictSchema, error_responses
 from members.selectors import member_summary
 from points.api import member_or_404
 from points.selectors import balance_get, points_expiring
+from shop.api import MemberOut
+from shop.idempotency import fingerprint
+from shop.money import currency_exponent, parse_amount
+from shop.schemas import TEXT, Amount, Currency, StrictSchema, error_responses
 from tiers.api import PaidPlanOut, SpendOut, TierOut, member_tier_part
 
 from .services import (

@@ -5,8 +5,8 @@ class CampaignsConfig(AppConfig):
     name = "campaigns"
 
     def ready(self) -> None:
-        from members.shopify import TOPIC_ORDERS_CREATE, TOPIC_REFUNDS_CREATE
-        from members.webhooks import register_shopify_handler
+        from shop.shopify import TOPIC_ORDERS_CREATE, TOPIC_REFUNDS_CREATE
+        from shop.webhooks import register_shopify_handler
 
         from .shopify import order_from_shopify, refund_from_shopify
 

@@ -2,7 +2,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from members.models import ApiKey, Member, Order
+from members.models import Member
+from shop.models import ApiKey, Order
 
 
 class OrderPoints(models.Model):

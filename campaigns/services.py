@@ -16,13 +16,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from batch.services import program_zone
-from members.api_errors import ApiError
-from members.models import ApiKey, Member, Order, OrderLine, Refund, RefundLine, ShopifyShop
-from members.money import currency_exponent
+from members.models import Member
 from members.services import member_enrol
 from points.errors import PointsError
 from points.models import Entry
 from points.services import Source, lock_account, points_earn, points_reverse
+from shop.errors import ApiError
+from shop.models import ApiKey, Order, OrderLine, Refund, RefundLine, ShopifyShop
+from shop.money import currency_exponent
 from tiers.services import EarnRate, PlanLine, plans_refund, tier_order_apply
 
 from .metrics import orders_count

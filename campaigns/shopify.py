@@ -1,12 +1,12 @@
 """Shopify's orders and refunds, fed to the same services as the shop API. The
-members app verifies and deduplicates the webhooks; these handlers run inside
-its transaction (see members/webhooks.py)."""
+shop app verifies and deduplicates the webhooks; these handlers run inside
+its transaction (see shop/webhooks.py)."""
 
 import dataclasses
 
-from members.idempotency import fingerprint
-from members.models import Order, ShopifyShop
-from members.shopify import ShopifyOrder, ShopifyRefund
+from shop.idempotency import fingerprint
+from shop.models import Order, ShopifyShop
+from shop.shopify import ShopifyOrder, ShopifyRefund
 
 from .services import CustomerInput, LineInput, OrderInput, order_record, refund_record
 

@@ -18,12 +18,12 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from campaigns.api import router as campaigns_router
-from members.api import router as members_router
-from members.api_errors import ApiError, error_body, validation_error_fields
-from members.models import ApiKey
-from members.money import MoneyError
-from members.services import api_key_authenticate
 from points.api import router as points_router
+from shop.api import router as members_router
+from shop.errors import ApiError, error_body, validation_error_fields
+from shop.models import ApiKey
+from shop.money import MoneyError
+from shop.services import api_key_authenticate
 
 logger = logging.getLogger(__name__)
 

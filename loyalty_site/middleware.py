@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from members.api_errors import error_body
+from shop.errors import error_body
 
 API_PREFIX = "/api/"
 REWRITTEN = {

@@ -1,11 +1,7 @@
 """Writes to members. Functions are `<noun>_<verb>` with keyword-only arguments."""
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
 import secrets
-import string
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,19 +10,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import ApiKey, Member, ShopifyShop, User, WebhookDelivery
+from .models import Member, User
 
 NUMBER_DIGITS = 8
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 REFERRAL_LENGTH = 8
 _ATTEMPTS = 10
-
-API_KEY_PREFIX_ALPHABET = string.ascii_lowercase + string.digits
-API_KEY_MAX_LENGTH = 200
-# last_used_at is for staff ("is this key still in use?"): a write per request would
-# cost more than it tells, so it is refreshed at most this often.
-API_KEY_USE_RESOLUTION = dt.timedelta(minutes=1)
-SHOPIFY_ENV_SHOP_DOMAIN = "default"
 
 
 def _new_number() -> str:
@@ -112,42 +101,6 @@ def member_update_profile(
     return member
 
 
-def _api_key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def api_key_create(*, name: str) -> tuple[ApiKey, str]:
-    """A new API key and its plaintext, `lk_<prefix>_<secret>`. The plaintext is not
-    stored (only its SHA-256), so the caller shows it once."""
-    prefix = "".join(secrets.choice(API_KEY_PREFIX_ALPHABET) for _ in range(8))
-    plaintext = f"lk_{prefix}_{secrets.token_urlsafe(32)}"
-    api_key = ApiKey.objects.create(name=name, prefix=prefix, key_hash=_api_key_hash(plaintext))
-    return api_key, plaintext
-
-
-def api_key_revoke(*, api_key: ApiKey) -> None:
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    api_key.refresh_from_db(fields=["revoked_at"])
-
-
-def api_key_authenticate(*, key: str) -> ApiKey | None:
-    """The active key whose plaintext is `key`, or None. The lookup is by the key's
-    hash, so a timing difference says nothing about the key."""
-    if not key or len(key) > API_KEY_MAX_LENGTH:
-        return None
-    api_key = ApiKey.objects.filter(key_hash=_api_key_hash(key), revoked_at__isnull=True).first()
-    if api_key is None:
-        return None
-    now = timezone.now()
-    stale = now - API_KEY_USE_RESOLUTION
-    if api_key.last_used_at is None or api_key.last_used_at < stale:
-        ApiKey.objects.filter(pk=api_key.pk).exclude(last_used_at__gte=stale).update(
-            last_used_at=now
-        )
-        api_key.last_used_at = now
-    return api_key
-
-
 def _member_find(*, external_id: str | None, email: str | None) -> Member | None:
     members = Member.objects.select_related("user")
     if external_id:
@@ -230,56 +183,3 @@ def _member_link_external_id(*, member: Member, external_id: str) -> None:
         return  # another member took this customer id meanwhile; leave this one as it is
     if linked:
         member.external_id = external_id
-
-
-def shopify_signature(*, body: bytes, secret: str) -> str:
-    """What Shopify puts in X-Shopify-Hmac-Sha256: base64 of HMAC-SHA256(body)."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def _shopify_signature_valid(*, body: bytes, signature: str, secret: str) -> bool:
-    expected = shopify_signature(body=body, secret=secret)
-    return hmac.compare_digest(expected.encode(), signature.encode())
-
-
-def shopify_shop_authenticate(*, body: bytes, signature: str, domain: str) -> ShopifyShop | None:
-    """The active shop whose secret signed `body`, or None.
-
-    Shops configured in the admin are tried first (only the one named by `domain`,
-    when the request names one), then the SHOPIFY_WEBHOOK_SECRET setting; a request
-    signed with the setting's secret is recorded under a shop row for its domain,
-    created on first use."""
-    if not signature:
-        return None
-    shops = ShopifyShop.objects.filter(is_active=True).exclude(webhook_secret="")
-    if domain:
-        shops = shops.filter(domain=domain)
-    for shop in shops:
-        if _shopify_signature_valid(body=body, signature=signature, secret=shop.webhook_secret):
-            return shop
-    env_secret: str = settings.SHOPIFY_WEBHOOK_SECRET
-    if not env_secret or not _shopify_signature_valid(
-        body=body, signature=signature, secret=env_secret
-    ):
-        return None
-    domain = domain or SHOPIFY_ENV_SHOP_DOMAIN
-    shop, _created = ShopifyShop.objects.get_or_create(domain=domain, defaults={"name": domain})
-    if not shop.is_active or shop.webhook_secret:
-        return None
-    return shop
-
-
-def webhook_delivery_record(
-    *, shop: ShopifyShop, topic: str, event_id: str, webhook_id: str
-) -> WebhookDelivery | None:
-    """Record that an event arrived; None when it already had (a repeat delivery).
-    Call it inside the transaction that applies the event, so that a failure undoes
-    the record too and the sender's retry is taken in again."""
-    try:
-        with transaction.atomic():
-            return WebhookDelivery.objects.create(
-                shop=shop, topic=topic, event_id=event_id, webhook_id=webhook_id
-            )
-    except IntegrityError:
-        return None

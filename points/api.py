@@ -7,11 +7,11 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from members.api_errors import ApiError
 from members.models import Member
-from members.money import format_amount, parse_amount
-from members.schemas import TEXT, Amount, StrictSchema, error_responses
 from members.selectors import member_get
+from shop.errors import ApiError
+from shop.money import format_amount, parse_amount
+from shop.schemas import TEXT, Amount, StrictSchema, error_responses
 
 from .errors import PointsError
 from .models import Redemption

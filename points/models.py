@@ -209,7 +209,7 @@ class Redemption(models.Model):
         Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     api_key = models.ForeignKey(
-        "members.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "shop.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

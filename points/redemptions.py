@@ -5,7 +5,8 @@ cancel, in the same transaction as the redemption record."""
 from django.conf import settings
 from django.db import transaction
 
-from members.models import ApiKey, Member
+from members.models import Member
+from shop.models import ApiKey
 
 from .errors import IdempotencyConflict, InvalidPoints, RedemptionTooLarge
 from .models import Entry, Redemption

@@ -8,7 +8,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from members.models import Member
-from members.money import parse_amount
+from shop.money import parse_amount
 
 from .expiry import last_usable_day
 from .models import Account, Entry, Lot

@@ -2,8 +2,10 @@ import factory
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from members.models import ApiKey, Member, ShopifyShop, User
-from members.services import api_key_create, member_create
+from members.models import Member, User
+from members.services import member_create
+from shop.models import ApiKey, ShopifyShop
+from shop.services import api_key_create
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -83,7 +85,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
     time. For the nightly jobs, which read the orders as they are stored."""
 
     class Meta:
-        model = "members.Order"
+        model = "shop.Order"
 
     order_id = factory.Sequence(lambda n: f"direct-{n}")
     member = factory.SubFactory(MemberFactory)
@@ -101,7 +103,7 @@ def order_place(member, total_minor, *, placed_at=None, lines=None, order_id=Non
     import uuid
 
     from campaigns.services import LineInput, OrderInput, order_record
-    from members.models import Order
+    from shop.models import Order
 
     order_id = order_id or f"placed-{uuid.uuid4().hex[:12]}"
     if lines is None:

@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from members.admin import ReadOnlyAdmin, ReadOnlyInline
 from members.models import Member
-from members.money import format_program_money
 from points.admin import MemberAdmin as PointsMemberAdmin
+from shop.money import format_program_money
 
 from .forms import OverrideTierForm, TierForm
 from .models import PaidPlan, Subscription, Tier, TierChange, TierNotice

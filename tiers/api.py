@@ -8,7 +8,7 @@ from django.conf import settings
 from ninja import Field, Schema
 
 from members.models import Member
-from members.money import format_amount
+from shop.money import format_amount
 
 from .selectors import tier_status
 

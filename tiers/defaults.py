@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Model
 
-from members.money import currency_exponent
+from shop.money import currency_exponent
 
 DEFAULT_TIERS = [
     # code, name, rank, threshold in whole currency units, multiplier, benefits

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from batch.registry import Job, register
 from batch.services import program_midnight, program_zone
-from members.models import Member, Order
+from members.models import Member
+from shop.models import Order
 
 from .models import MemberTier, Subscription, Tier, TierChange, TierNotice
 from .selectors import qualifying_window, tiers_by_rank

@@ -19,7 +19,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Member, Order
+from members.models import Member
+from shop.models import Order
 
 
 class Benefits(models.Model):

@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from members.models import Member
-from members.money import format_program_money
+from shop.money import format_program_money
 
 from .models import TierNotice
 

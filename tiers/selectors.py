@@ -9,7 +9,8 @@ from django.db.models import Case, Count, F, Sum, When
 from django.utils import timezone
 
 from batch.services import program_midnight, program_today
-from members.models import Member, Order
+from members.models import Member
+from shop.models import Order
 
 from .models import MemberTier, Subscription, Tier
 

@@ -18,7 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from batch.services import program_today
-from members.models import Member, Order, User
+from members.models import Member, User
+from shop.models import Order
 
 from .models import MemberTier, PaidPlan, PlanPurchase, Subscription, Tier, TierChange, TierNotice
 from .selectors import member_spend, qualified_tier, tiers_by_rank

@@ -5,8 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from members.models import Member
-from members.money import format_program_money
 from members.views import own_member
+from shop.money import format_program_money
 
 from .selectors import tier_status
 

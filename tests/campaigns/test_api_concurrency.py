@@ -6,9 +6,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from members.models import Order
 from points.models import Entry
 from points.selectors import balance_get
+from shop.models import Order
 from tests.concurrency import race
 from tests.factories import ApiKeyFactory, MemberFactory, ledger_is_clean
 

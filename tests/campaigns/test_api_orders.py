@@ -4,10 +4,11 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import Event, OrderPoints
-from members.models import Member, Order, Refund
+from members.models import Member
 from points.models import Entry, Redemption
 from points.selectors import balance_get
 from points.services import Source, points_earn
+from shop.models import Order, Refund
 from tests.api import assert_error, post
 from tests.factories import MemberFactory, ledger_is_clean
 

@@ -7,17 +7,18 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import OrderPoints
-from members.models import Member, Order, Refund
+from members.models import Member
 from points.models import Entry
 from points.selectors import balance_get
+from shop.models import Order, Refund
 from tests.factories import ShopifyShopFactory, ledger_is_clean
-from tests.members.test_shopify import fixture_bytes
-from tests.members.test_webhooks import deliver
+from tests.shop.test_shopify import fixture_bytes
+from tests.shop.test_webhooks import deliver
 
 pytestmark = pytest.mark.django_db
 
-ORDERS = reverse("members:shopify-orders-create")
-REFUNDS = reverse("members:shopify-refunds-create")
+ORDERS = reverse("shop:shopify-orders-create")
+REFUNDS = reverse("shop:shopify-refunds-create")
 ORDER_BODY = fixture_bytes("orders_create.json")
 REFUND_BODY = fixture_bytes("refunds_create.json")
 

@@ -13,10 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.services import LineInput, OrderInput, order_record
-from members.models import Member, Order, User
+from members.models import Member, User
 from members.services import member_create, member_mark_verified
 from points.models import Entry
 from points.services import Source, points_redeem
+from shop.models import Order
 from tiers.models import PaidPlan
 
 ADMIN_EMAIL = "admin@example.com"

@@ -7,8 +7,8 @@ import time_machine
 from django.core.management import call_command
 from django.urls import reverse
 
-from members.models import ApiKey
-from members.services import api_key_authenticate, api_key_create, api_key_revoke
+from shop.models import ApiKey
+from shop.services import api_key_authenticate, api_key_create, api_key_revoke
 from tests.factories import ApiKeyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +94,7 @@ def staff_client(client):
 
 def test_admin_creates_a_key_and_shows_it_once(staff_client):
     response = staff_client.post(
-        reverse("admin:members_apikey_add"), {"name": "Admin shop"}, follow=True
+        reverse("admin:shop_apikey_add"), {"name": "Admin shop"}, follow=True
     )
 
     api_key = ApiKey.objects.get(name="Admin shop")
@@ -103,7 +103,7 @@ def test_admin_creates_a_key_and_shows_it_once(staff_client):
     plaintext = next(word for word in shown[0].split() if word.startswith("lk_")).rstrip(".")
     assert api_key_authenticate(key=plaintext) == api_key
 
-    change_page = staff_client.get(reverse("admin:members_apikey_change", args=[api_key.pk]))
+    change_page = staff_client.get(reverse("admin:shop_apikey_change", args=[api_key.pk]))
     assert plaintext not in change_page.content.decode()
     assert api_key.key_hash not in change_page.content.decode()
 
@@ -111,7 +111,7 @@ def test_admin_creates_a_key_and_shows_it_once(staff_client):
 def test_admin_lists_keys_without_their_hash(staff_client):
     api_key = ApiKeyFactory(name="Listed shop")
 
-    page = staff_client.get(reverse("admin:members_apikey_changelist")).content.decode()
+    page = staff_client.get(reverse("admin:shop_apikey_changelist")).content.decode()
 
     assert "Listed shop" in page
     assert api_key.prefix in page
@@ -122,7 +122,7 @@ def test_admin_revoke_action(staff_client):
     keep, revoke = ApiKeyFactory(), ApiKeyFactory()
 
     staff_client.post(
-        reverse("admin:members_apikey_changelist"),
+        reverse("admin:shop_apikey_changelist"),
         {"action": "revoke", "_selected_action": [revoke.pk]},
     )
 

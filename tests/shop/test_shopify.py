@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from members.shopify import (
+from shop.shopify import (
     ShopifyPayloadError,
     shopify_json_load,
     shopify_order_parse,

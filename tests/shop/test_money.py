@@ -1,6 +1,6 @@
 import pytest
 
-from members.money import MAX_MINOR_UNITS, MoneyError, format_amount, parse_amount
+from shop.money import MAX_MINOR_UNITS, MoneyError, format_amount, parse_amount
 
 
 @pytest.mark.parametrize(

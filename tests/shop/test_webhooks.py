@@ -6,19 +6,19 @@ import pytest
 from django.db import IntegrityError
 from django.urls import reverse
 
-from members import webhooks
-from members.api_errors import ApiError
-from members.models import ShopifyShop, WebhookDelivery
-from members.services import shopify_signature
-from members.shopify import ShopifyOrder, ShopifyRefund
-from members.webhooks import TOPIC_ORDERS_CREATE, TOPIC_REFUNDS_CREATE, register_shopify_handler
+from shop import webhooks
+from shop.errors import ApiError
+from shop.models import ShopifyShop, WebhookDelivery
+from shop.services import shopify_signature
+from shop.shopify import ShopifyOrder, ShopifyRefund
+from shop.webhooks import TOPIC_ORDERS_CREATE, TOPIC_REFUNDS_CREATE, register_shopify_handler
 from tests.factories import ShopifyShopFactory
-from tests.members.test_shopify import fixture_bytes
+from tests.shop.test_shopify import fixture_bytes
 
 pytestmark = pytest.mark.django_db
 
-ORDERS = reverse("members:shopify-orders-create")
-REFUNDS = reverse("members:shopify-refunds-create")
+ORDERS = reverse("shop:shopify-orders-create")
+REFUNDS = reverse("shop:shopify-refunds-create")
 ORDER_BODY = fixture_bytes("orders_create.json")
 REFUND_BODY = fixture_bytes("refunds_create.json")
 

@@ -1,12 +1,12 @@
 """Shopify webhooks: POST /webhooks/shopify/orders-create and .../refunds-create.
 
 Each request is verified (X-Shopify-Hmac-Sha256 over the raw body, with a connected
-shop's secret), read into a dataclass (members/shopify.py) and handed to the
+shop's secret), read into a dataclass (shop/shopify.py) and handed to the
 handler registered for its topic. Recording the delivery (deduplicated by
 X-Shopify-Event-Id) and the handler's work happen in one transaction: when the
 handler fails, nothing is recorded, the answer is not 2xx, and Shopify retries.
 
-The members app does not know what an order earns; the layer that does registers
+The shop app does not know what an order earns; the layer that does registers
 its handlers when Django starts, in its AppConfig.ready():
 
     register_shopify_handler(TOPIC_ORDERS_CREATE, order_from_shopify)
@@ -25,7 +25,7 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .api_errors import ApiError, error_body, validation_error_fields
+from .errors import ApiError, error_body, validation_error_fields
 from .models import ShopifyShop
 from .money import MoneyError
 from .services import shopify_shop_authenticate, webhook_delivery_record

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from members.services import api_key_create
+from shop.services import api_key_create
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""The members part of the shop API: enrol or find a member, look one up."""
+"""The shop API's enrolment: enrol a customer, or find the member they already are."""
 
 from typing import Literal
 
@@ -7,9 +7,10 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field
 
+from members.selectors import MemberSummary, member_summary
+from members.services import member_enrol
+
 from .schemas import TEXT, Email, StrictSchema, error_responses
-from .selectors import MemberSummary, member_summary
-from .services import member_enrol
 
 router = Router(tags=["members"])
 

@@ -7,7 +7,7 @@ from django.test import Client
 
 from batch.services import program_today
 from members.models import Member, User
-from members.services import api_key_revoke
+from shop.services import api_key_revoke
 from tests.api import assert_error, post
 from tests.factories import MemberFactory
 

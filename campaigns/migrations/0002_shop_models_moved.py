@@ -1,0 +1,30 @@
+"""The shop's models moved to the shop app: the foreign keys now name them there.
+The tables and their constraints are unchanged (state only)."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('campaigns', '0001_initial'),
+        ('shop', '0001_initial'),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='event',
+                    name='api_key',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='shop.apikey'),
+                ),
+                migrations.AlterField(
+                    model_name='orderpoints',
+                    name='order',
+                    field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='earning', serialize=False, to='shop.order'),
+                ),
+            ],
+        ),
+    ]

@@ -1,0 +1,193 @@
+"""The shop's side: its API keys and Shopify stores, and the orders and refunds
+they report, kept as facts (what the shop said). What an order earns is decided
+above, in campaigns."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Member
+
+
+class ApiKey(models.Model):
+    """A shop's key to the API. Only the SHA-256 of the key is stored; the key itself
+    is shown once, when it is created. `prefix` identifies it to staff."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=8, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API key")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ShopifyShop(models.Model):
+    """A connected Shopify store whose webhooks are accepted."""
+
+    name = models.CharField(max_length=100)
+    domain = models.CharField(
+        max_length=255, unique=True, help_text=_("The store's domain, e.g. my-shop.myshopify.com.")
+    )
+    webhook_secret = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text=_(
+            "The key Shopify signs webhooks with (the app's client secret). Empty: the "
+            "SHOPIFY_WEBHOOK_SECRET setting is used."
+        ),
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("Shopify shop")
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class WebhookDelivery(models.Model):
+    """A webhook event taken in. Shopify may deliver one event several times; the
+    unique (shop, event_id) makes the repeats do nothing."""
+
+    shop = models.ForeignKey(ShopifyShop, on_delete=models.PROTECT)
+    topic = models.CharField(max_length=50)
+    event_id = models.CharField(max_length=100)
+    webhook_id = models.CharField(max_length=100, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "event_id"], name="webhook_delivery_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.event_id}"
+
+
+class Order(models.Model):
+    """A paid order as the shop reported it: the fact its points come from. Amounts
+    are in minor units of `currency`; `total_minor` is the net the points are based
+    on (lines after discounts, no shipping)."""
+
+    order_id = models.CharField(_("shop's order id"), max_length=100, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
+    placed_at = models.DateTimeField()
+    currency = models.CharField(max_length=3)
+    total_minor = models.BigIntegerField()
+    shipping_minor = models.BigIntegerField(default=0)
+    refunded_minor = models.BigIntegerField(
+        default=0,
+        editable=False,
+        help_text=_(
+            "The sum of the order's refunds, kept with each refund under the order's row "
+            "lock: qualifying spend is total less refunded."
+        ),
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT)
+    shopify_shop = models.ForeignKey(ShopifyShop, null=True, blank=True, on_delete=models.PROTECT)
+    fingerprint = models.CharField(
+        max_length=64, help_text=_("SHA-256 of the canonical request: a retry or a clash?")
+    )
+
+    class Meta:
+        indexes = [
+            # Covering on PostgreSQL: a member's qualifying spend (the nightly tier
+            # evaluation, the member lookup) is read from the index alone.
+            models.Index(
+                fields=["member", "placed_at"],
+                include=["total_minor", "refunded_minor"],
+                name="order_member_placed",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(total_minor__gte=0), name="order_total_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(shipping_minor__gte=0), name="order_shipping_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refunded_minor__gte=0)
+                & models.Q(refunded_minor__lte=models.F("total_minor")),
+                name="order_refunded_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_id
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=100, blank=True)
+    category = models.CharField(max_length=100, blank=True)
+    quantity = models.PositiveIntegerField()
+    amount_minor = models.BigIntegerField(help_text=_("The line's amount after discounts."))
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gte=0), name="order_line_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class Refund(models.Model):
+    """Money the shop gave back on an order."""
+
+    refund_id = models.CharField(_("shop's refund id"), max_length=100, unique=True)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    amount_minor = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT)
+    shopify_shop = models.ForeignKey(ShopifyShop, null=True, blank=True, on_delete=models.PROTECT)
+    fingerprint = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gte=0), name="refund_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.refund_id
+
+
+class RefundLine(models.Model):
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=100, blank=True)
+    quantity = models.PositiveIntegerField()
+    amount_minor = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gte=0), name="refund_line_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="refund_line_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
