@@ -5,10 +5,10 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 
 from batch.registry import Job, register
 from batch.services import program_midnight
@@ -18,6 +18,11 @@ from .expiry import last_usable_day
 from .ledger_sql import release_due_lots, release_key
 from .models import ExpiryWarning, Lot
 from .services import points_expire_due, points_release
+
+WARNING = ExpiryWarning._meta.db_table
+# Rows per INSERT of warnings: four parameters each, well under SQLite's limit
+# of 32,766 parameters a statement.
+WARNINGS_PER_INSERT = 2000
 
 
 def release_pending(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
@@ -63,18 +68,41 @@ def warn_expiring(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]
     ]
     if not candidates:
         return {"members_warned": 0}
-    already = set(
-        ExpiryWarning.objects.filter(
-            member_id__gte=first_id,
-            member_id__lte=last_id,
-            expires_on__in={warning.expires_on for warning in candidates},
-        ).values_list("member_id", "expires_on")
-    )
-    new = [w for w in candidates if (w.member_id, w.expires_on) not in already]
-    ExpiryWarning.objects.bulk_create(new)
-    new_ids = [warning.pk for warning in new]
+    inserted = _warnings_insert(candidates)
+    new_ids = [warning_id for warning_id, _member_id in inserted]
     transaction.on_commit(lambda: _send_expiry_warnings(new_ids))
-    return {"members_warned": len({warning.member_id for warning in new})}
+    return {"members_warned": len({member_id for _warning_id, member_id in inserted})}
+
+
+def _warnings_insert(warnings: list[ExpiryWarning]) -> list[tuple[int, int]]:
+    """Record the warnings not recorded before and return (id, member id) of those
+    this call inserted. The unique key (member, day) skips the others, even one a
+    concurrent run is inserting at this moment (it waits for that run, then skips),
+    so two runs at once never fail on it and never tell a member twice. Plain SQL:
+    the ORM's bulk_create cannot return the ids of rows inserted with conflicts
+    ignored."""
+    inserted: list[tuple[int, int]] = []
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        for start in range(0, len(warnings), WARNINGS_PER_INSERT):
+            batch = warnings[start : start + WARNINGS_PER_INSERT]
+            cursor.execute(
+                f"INSERT INTO {WARNING} (member_id, expires_on, points, created_at) "  # noqa: S608
+                f"VALUES {', '.join(['(%s, %s, %s, %s)'] * len(batch))} "
+                "ON CONFLICT (member_id, expires_on) DO NOTHING RETURNING id, member_id",
+                [
+                    value
+                    for warning in batch
+                    for value in (
+                        warning.member_id,
+                        connection.ops.adapt_datefield_value(warning.expires_on),
+                        warning.points,
+                        now,
+                    )
+                ],
+            )
+            inserted += cursor.fetchall()
+    return inserted
 
 
 def _send_expiry_warnings(warning_ids: list[int]) -> None:
