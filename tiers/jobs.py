@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from batch.registry import Job, register
@@ -172,14 +172,16 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         counts["spend_changed"] = cursor.rowcount
 
         # Up: the floor (spend or override) is above the tier.
-        up = f"{IN_CHUNK} AND {MAY_MOVE} AND {floor_rank} > {current_rank}"
-        _change(cursor, "upgrade", floor_tier, up, chunk, day, now)
-        _notice(cursor, "upgrade", floor_tier, "0", "NULL", up, chunk, day, now)
-        cursor.execute(
-            f"UPDATE {STATE} SET tier_id = {floor_tier}, since = %s, grace_until = NULL WHERE {up}",
-            [now, *chunk],
-        )
-        counts["upgraded"] = cursor.rowcount
+        up = _locked(cursor, f"{IN_CHUNK} AND {MAY_MOVE} AND {floor_rank} > {current_rank}", chunk)
+        if up:
+            _change(cursor, "upgrade", floor_tier, up, chunk, day, now)
+            _notice(cursor, "upgrade", floor_tier, "0", "NULL", up, chunk, day, now)
+            cursor.execute(
+                f"UPDATE {STATE} SET tier_id = {floor_tier}, since = %s, grace_until = NULL "
+                f"WHERE {up}",
+                [now, *chunk],
+            )
+            counts["upgraded"] = cursor.rowcount
 
         # Back at the tier's level during grace: grace ends.
         cursor.execute(
@@ -195,36 +197,41 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         # judged on the next night.
         short = f"{IN_CHUNK} AND {MAY_MOVE} AND {floor_rank} < {current_rank} AND since < %s"
         short_params = [*chunk, _ts(end)]
-        enter = f"{short} AND grace_until IS NULL"
         threshold = ladder.threshold(f"{STATE}.tier_id")
         shortfall = f"CASE WHEN {threshold} > spend_minor THEN {threshold} - spend_minor ELSE 0 END"
-        _notice(
-            cursor, "grace", "tier_id", shortfall, "%s", enter, [grace_end, *short_params], day, now
-        )
-        cursor.execute(
-            f"UPDATE {STATE} SET grace_until = %s WHERE {enter}", [grace_end, *short_params]
-        )
-        counts["grace_started"] = cursor.rowcount
+        if enter := _locked(cursor, f"{short} AND grace_until IS NULL", short_params):
+            _notice(
+                cursor,
+                "grace",
+                "tier_id",
+                shortfall,
+                "%s",
+                enter,
+                [grace_end, *short_params],
+                day,
+                now,
+            )
+            cursor.execute(
+                f"UPDATE {STATE} SET grace_until = %s WHERE {enter}", [grace_end, *short_params]
+            )
+            counts["grace_started"] = cursor.rowcount
         # Still below when grace has run out: one tier down, not more.
-        drop = f"{short} AND grace_until IS NOT NULL AND grace_until <= %s"
         drop_params = [*short_params, day]
-        _change(cursor, "downgrade", lower_tier, drop, drop_params, day, now)
-        _notice(cursor, "downgrade", lower_tier, "0", "NULL", drop, drop_params, day, now)
-        cursor.execute(
-            f"UPDATE {STATE} SET tier_id = {lower_tier}, since = %s, grace_until = NULL "
-            f"WHERE {drop}",
-            [now, *drop_params],
+        drop = _locked(
+            cursor, f"{short} AND grace_until IS NOT NULL AND grace_until <= %s", drop_params
         )
-        counts["downgraded"] = cursor.rowcount
+        if drop:
+            _change(cursor, "downgrade", lower_tier, drop, drop_params, day, now)
+            _notice(cursor, "downgrade", lower_tier, "0", "NULL", drop, drop_params, day, now)
+            cursor.execute(
+                f"UPDATE {STATE} SET tier_id = {lower_tier}, since = %s, grace_until = NULL "
+                f"WHERE {drop}",
+                [now, *drop_params],
+            )
+            counts["downgraded"] = cursor.rowcount
 
         # Within TIER_NUDGE_PERCENT of the next threshold, not nudged lately.
         next_threshold = ladder.next_threshold(f"{STATE}.tier_id")
-        near = (
-            f"{IN_CHUNK} AND spend_minor < {next_threshold} "
-            f"AND spend_minor * 100 >= {next_threshold} * %s "
-            f"AND (nudged_on IS NULL OR nudged_on <= %s) AND member_id IN "
-            f"(SELECT m.id FROM {MEMBER} m WHERE m.id BETWEEN %s AND %s AND m.status = %s)"
-        )
         near_params = [
             *chunk,
             100 - settings.TIER_NUDGE_PERCENT,
@@ -233,21 +240,50 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
             last_id,
             Member.Status.ACTIVE,
         ]
-        _notice(
+        near = _locked(
             cursor,
-            "nudge",
-            ladder.next(f"{STATE}.tier_id"),
-            f"{next_threshold} - spend_minor",
-            "NULL",
-            near,
+            f"{IN_CHUNK} AND spend_minor < {next_threshold} "
+            f"AND spend_minor * 100 >= {next_threshold} * %s "
+            f"AND (nudged_on IS NULL OR nudged_on <= %s) AND member_id IN "
+            f"(SELECT m.id FROM {MEMBER} m WHERE m.id BETWEEN %s AND %s AND m.status = %s)",
             near_params,
-            day,
-            now,
         )
-        cursor.execute(f"UPDATE {STATE} SET nudged_on = %s WHERE {near}", [day, *near_params])
-        counts["nudged"] = cursor.rowcount
+        if near:
+            _notice(
+                cursor,
+                "nudge",
+                ladder.next(f"{STATE}.tier_id"),
+                f"{next_threshold} - spend_minor",
+                "NULL",
+                near,
+                near_params,
+                day,
+                now,
+            )
+            cursor.execute(f"UPDATE {STATE} SET nudged_on = %s WHERE {near}", [day, *near_params])
+            counts["nudged"] = cursor.rowcount
     transaction.on_commit(lambda: send_notices_range.delay(first_id, last_id))
     return {key: value for key, value in counts.items() if value}
+
+
+def _locked(cursor: Any, where: str, params: list) -> str | None:
+    """Lock the state rows `where` holds (where the database has row locks) and
+    return `where` narrowed to exactly those rows; None when there are none.
+
+    A transition writes its history and notices, then its update, in separate
+    statements: with the rows locked first, an order committing meanwhile (which
+    locks the member's row) waits for the chunk to commit, so the update changes
+    every row the history and notices were written for, and no other row. The
+    ids are integers read from the table, written into the statement as literals
+    (no limit on parameters)."""
+    sql = f"SELECT member_id FROM {STATE} WHERE {where} ORDER BY member_id"
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    cursor.execute(sql, params)
+    ids = [int(member_id) for (member_id,) in cursor.fetchall()]
+    if not ids:
+        return None
+    return f"{STATE}.member_id IN ({', '.join(map(str, ids))}) AND {where}"
 
 
 def _change(
@@ -289,26 +325,27 @@ def _notice(
 
 def paid_plans(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     """Remind members whose plan ends within PLAN_REMINDER_DAYS (once per end:
-    an extension earns a new reminder), and end the plans whose time is up."""
+    an extension earns a new reminder), and end the plans whose time is up.
+
+    The subscriptions are locked as they are read, and the updates are guarded by
+    what they were read for (still active, the end still due): a purchase
+    extending a plan at that moment waits for the chunk, or, if it committed
+    first, its plan is not read as due, neither ended nor reminded of the old end."""
     cutoff = program_midnight(as_of)
     now = timezone.now()
     in_chunk = Subscription.objects.filter(
         member_id__gte=first_id, member_id__lte=last_id, status=Subscription.Status.ACTIVE
     )
-    due = list(
-        in_chunk.filter(
-            ends_at__gt=cutoff,
-            ends_at__lte=cutoff + dt.timedelta(days=settings.PLAN_REMINDER_DAYS),
-        )
-        .exclude(reminded_for=F("ends_at"))
-        .values("pk", "member_id", "plan_id", "ends_at")
-    )
+    reminding = in_chunk.filter(
+        ends_at__gt=cutoff, ends_at__lte=cutoff + dt.timedelta(days=settings.PLAN_REMINDER_DAYS)
+    ).exclude(reminded_for=F("ends_at"))
+    due = _lock_subscriptions(reminding)
+    reminded = reminding.filter(pk__in=[row["pk"] for row in due]).update(reminded_for=F("ends_at"))
     _plan_notices(due, TierNotice.Kind.PLAN_REMINDER, as_of, now)
-    reminded = in_chunk.filter(pk__in=[row["pk"] for row in due]).update(reminded_for=F("ends_at"))
-    ended = list(
-        in_chunk.filter(ends_at__lte=cutoff).values(
-            "pk", "member_id", "plan_id", "member__tier_state__tier_id"
-        )
+    ending = in_chunk.filter(ends_at__lte=cutoff)
+    ended = _lock_subscriptions(ending)
+    expired = ending.filter(pk__in=[row["pk"] for row in ended]).update(
+        status=Subscription.Status.ENDED, ended_at=now
     )
     lowest = tiers_by_rank()[0].pk
     TierChange.objects.bulk_create(
@@ -325,17 +362,26 @@ def paid_plans(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         for row in ended
     )
     _plan_notices(ended, TierNotice.Kind.PLAN_ENDED, as_of, now)
-    expired = in_chunk.filter(pk__in=[row["pk"] for row in ended]).update(
-        status=Subscription.Status.ENDED, ended_at=now
-    )
     if reminded or expired:
         transaction.on_commit(lambda: send_notices_range.delay(first_id, last_id))
     return {key: value for key, value in {"reminded": reminded, "ended": expired}.items() if value}
 
 
+def _lock_subscriptions(subscriptions: QuerySet[Subscription]) -> list[dict]:
+    """The subscriptions' rows, locked (the subscription alone) until the chunk
+    commits: a purchase extending one of them waits, so the guarded update that
+    follows changes every row returned, and the history and notices are written
+    for exactly those."""
+    return list(
+        subscriptions.select_for_update(of=("self",))
+        .order_by("pk")
+        .values("pk", "member_id", "plan_id", "ends_at", "member__tier_state__tier_id")
+    )
+
+
 def _plan_notices(rows: list[dict], kind: str, as_of: dt.date, now: dt.datetime) -> None:
-    """A notice of `kind` for each subscription row (member, plan, and the plan's
-    last day when the row has its end)."""
+    """A notice of `kind` for each subscription row (member, plan, and for a
+    reminder the plan's last day)."""
     TierNotice.objects.bulk_create(
         [
             TierNotice(
@@ -343,7 +389,7 @@ def _plan_notices(rows: list[dict], kind: str, as_of: dt.date, now: dt.datetime)
                 kind=kind,
                 as_of=as_of,
                 plan_id=row["plan_id"],
-                until=_last_day(row["ends_at"]) if "ends_at" in row else None,
+                until=_last_day(row["ends_at"]) if kind == TierNotice.Kind.PLAN_REMINDER else None,
                 created_at=now,
             )
             for row in rows

@@ -1,8 +1,10 @@
+from decimal import Decimal
+
 import pytest
 import time_machine
 
 from tests.factories import MemberFactory, ledger_is_clean, order_place
-from tiers.models import Tier
+from tiers.models import PaidPlan, Tier
 
 
 @pytest.fixture(autouse=True)
@@ -38,3 +40,18 @@ def promoted(tiers):
         return member
 
     return make
+
+
+@pytest.fixture
+def plan(db):
+    """A yearly paid plan bought by the SKU `SKU`."""
+    from .helpers import SKU
+
+    return PaidPlan.objects.create(
+        code="plus",
+        name="Plus",
+        sku=SKU,
+        price_minor=19_900,
+        duration_days=365,
+        extra_multiplier=Decimal("0.5"),
+    )

@@ -25,6 +25,8 @@ NOW = local(2026, 6, 10, 15, 0)
 BOUGHT = local(2025, 1, 15, 12, 0)
 OUT = dt.date(2026, 1, 16)
 GRACE_END = OUT + dt.timedelta(days=30)
+# The paid plan's SKU (the `plan` fixture).
+SKU = "PLUS-1Y"
 
 
 def night(name, as_of, *, chunk_size=2):

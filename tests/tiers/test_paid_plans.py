@@ -2,7 +2,6 @@
 refunds, reminded of 7 days before the end and ended by the nightly job."""
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -10,27 +9,14 @@ from django.core import mail
 
 from tests.api import post
 from tests.factories import MemberFactory, order_place
-from tiers.models import PaidPlan, PlanPurchase, Subscription
+from tiers.models import PlanPurchase, Subscription
 
-from .helpers import changes, days, local, night, notices, reasons
+from .helpers import SKU, changes, days, local, night, notices, reasons
 
 pytestmark = pytest.mark.django_db
 
-SKU = "PLUS-1Y"
 BOUGHT = local(2026, 1, 15, 12, 0)
 ENDS = BOUGHT + dt.timedelta(days=365)  # 2027-01-15 12:00, Shanghai
-
-
-@pytest.fixture
-def plan(db):
-    return PaidPlan.objects.create(
-        code="plus",
-        name="Plus",
-        sku=SKU,
-        price_minor=19_900,
-        duration_days=365,
-        extra_multiplier=Decimal("0.5"),
-    )
 
 
 @pytest.fixture
