@@ -18,10 +18,10 @@ from django.utils import timezone
 from batch.services import program_zone
 from members.models import Member
 from members.services import member_enrol
-from points.errors import PointsError
+from points.errors import MemberInactive
 from points.models import Entry
 from points.services import Source, lock_account, points_earn, points_reverse
-from shop.errors import ApiError
+from shop.errors import Conflict, DomainError, Invalid, NotFound
 from shop.models import ApiKey, Order, OrderLine, Refund, RefundLine, ShopifyShop
 from shop.money import currency_exponent
 from tiers.services import EarnRate, PlanLine, plans_refund, tier_order_apply
@@ -87,61 +87,54 @@ class Earning:
     rules: list[str]
 
 
-def _conflict(what: str) -> ApiError:
-    return ApiError(409, "conflict", f"{what} was already reported with other data.")
+class RefundExceedsOrder(DomainError):
+    code = "refund_exceeds_order"
 
 
-def _points_error(error: PointsError) -> ApiError:
-    return ApiError(error.status, error.code, error.message)
+class UnsupportedCurrency(DomainError):
+    code = "unsupported_currency"
+
+
+def _conflict(what: str) -> Conflict:
+    return Conflict(f"{what} was already reported with other data.")
 
 
 def _member_for(data: OrderInput) -> Member:
     if data.member_number:
         member = Member.objects.filter(number=data.member_number).first()
         if member is None:
-            raise ApiError(
-                404, "not_found", f"No member has the number {data.member_number[:20]!r}."
-            )
+            raise NotFound(f"No member has the number {data.member_number[:20]!r}.")
         return member
     if data.customer and (data.customer.external_id or data.customer.email):
         member, _created = member_enrol(
             external_id=data.customer.external_id, email=data.customer.email
         )
         return member
-    raise ApiError(
-        422,
-        "invalid",
+    raise Invalid(
         "Name the member: `member` (a member number) or `customer` (external_id, email).",
-        {"member": "Required when there is no customer."},
+        fields={"member": "Required when there is no customer."},
     )
 
 
 def _check_transacting(member: Member) -> None:
     if member.status in (Member.Status.FROZEN, Member.Status.CLOSED):
-        raise ApiError(403, "member_inactive", f"Member {member.number} is {member.status}.", {})
+        raise MemberInactive(f"Member {member.number} is {member.status}.")
 
 
 def _check_order(data: OrderInput) -> None:
     if data.currency != settings.PROGRAM_CURRENCY:
-        raise ApiError(
-            422,
-            "unsupported_currency",
+        raise UnsupportedCurrency(
             f"The programme runs in {settings.PROGRAM_CURRENCY}; this order is in {data.currency}.",
-            {"currency": f"Must be {settings.PROGRAM_CURRENCY}."},
+            fields={"currency": f"Must be {settings.PROGRAM_CURRENCY}."},
         )
     if data.placed_at > timezone.now() + FUTURE_TOLERANCE:
-        raise ApiError(
-            422,
-            "invalid",
-            "An order cannot be placed in the future.",
-            {"placed_at": "In the future."},
+        raise Invalid(
+            "An order cannot be placed in the future.", fields={"placed_at": "In the future."}
         )
     if sum(line.amount_minor for line in data.lines) + data.shipping_minor > data.total_minor:
-        raise ApiError(
-            422,
-            "invalid",
+        raise Invalid(
             "The lines and shipping add up to more than the order's total.",
-            {"total": "Less than the lines and shipping."},
+            fields={"total": "Less than the lines and shipping."},
         )
 
 
@@ -251,8 +244,6 @@ def order_record(
         if (earlier := _order_replay(data.order_id, fingerprint)) is not None:
             return earlier, False
         raise
-    except PointsError as error:
-        raise _points_error(error) from error
     return _order_result(order, earning_row), True
 
 
@@ -293,15 +284,13 @@ def refund_record(
                 .first()
             )
             if order is None:
-                raise ApiError(404, "not_found", f"No order has the id {order_id[:100]!r}.")
+                raise NotFound(f"No order has the id {order_id[:100]!r}.")
             refunded = order.refunded_minor
             if refunded + amount_minor > order.total_minor:
-                raise ApiError(
-                    422,
-                    "refund_exceeds_order",
+                raise RefundExceedsOrder(
                     f"Order {order_id} has {order.total_minor - refunded} minor units left "
                     "to refund.",
-                    {"amount": "More than what is left to refund."},
+                    fields={"amount": "More than what is left to refund."},
                 )
             Order.objects.filter(pk=order.pk).update(
                 refunded_minor=F("refunded_minor") + amount_minor
@@ -341,8 +330,6 @@ def refund_record(
         if (earlier := _refund_replay(refund_id, order_id, fingerprint)) is not None:
             return earlier, False
         raise
-    except PointsError as error:
-        raise _points_error(error) from error
     return RefundResult(refund_id=refund_id, order_id=order_id, points_reversed=points), True
 
 
@@ -368,18 +355,13 @@ def event_record(
     that kind of action; past the cap it is recorded and earns 0, saying why."""
     rule = settings.EVENT_RULES.get(type)
     if rule is None:
-        raise ApiError(
-            422,
-            "invalid",
+        raise Invalid(
             f"Unknown event type {type[:30]!r}.",
-            {"type": f"One of: {', '.join(sorted(settings.EVENT_RULES))}."},
+            fields={"type": f"One of: {', '.join(sorted(settings.EVENT_RULES))}."},
         )
     if occurred_at > timezone.now() + FUTURE_TOLERANCE:
-        raise ApiError(
-            422,
-            "invalid",
-            "An event cannot happen in the future.",
-            {"occurred_at": "In the future."},
+        raise Invalid(
+            "An event cannot happen in the future.", fields={"occurred_at": "In the future."}
         )
     if (earlier := _event_replay(event_id, fingerprint)) is not None:
         return earlier, False
@@ -424,6 +406,4 @@ def event_record(
         if (earlier := _event_replay(event_id, fingerprint)) is not None:
             return earlier, False
         raise
-    except PointsError as error:
-        raise _points_error(error) from error
     return EventResult(event_id=event_id, points=points, reason=reason), True

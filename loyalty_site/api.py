@@ -20,9 +20,8 @@ from ninja.security import HttpBearer
 from campaigns.api import router as campaigns_router
 from points.api import router as points_router
 from shop.api import router as members_router
-from shop.errors import ApiError, error_body, validation_error_fields
+from shop.errors import DomainError, error_body, http_status, validation_error_fields
 from shop.models import ApiKey
-from shop.money import MoneyError
 from shop.services import api_key_authenticate
 
 logger = logging.getLogger(__name__)
@@ -87,9 +86,9 @@ def _field_name(loc: tuple | list) -> str:
     return ".".join(str(part) for part in parts) or "body"
 
 
-@api.exception_handler(ApiError)
-def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return _error(request, exc.status, exc.code, exc.message, exc.fields)
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, http_status(exc.code), exc.code, exc.message, exc.fields)
 
 
 @api.exception_handler(NinjaValidationError)
@@ -105,12 +104,6 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
 def _django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     fields = validation_error_fields(exc)
     return _error(request, 422, "invalid", "The request is not valid.", fields)
-
-
-@api.exception_handler(MoneyError)
-def _money_error(request: HttpRequest, exc: MoneyError) -> HttpResponse:
-    fields = {exc.field: exc.message} if exc.field else {}
-    return _error(request, 422, exc.code, exc.message, fields)
 
 
 @api.exception_handler(AuthenticationError)

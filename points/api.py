@@ -9,11 +9,10 @@ from ninja import Field, Query, Router, Schema, Status
 
 from members.models import Member
 from members.selectors import member_get
-from shop.errors import ApiError
+from shop.errors import NotFound
 from shop.money import format_amount, parse_amount
 from shop.schemas import TEXT, Amount, StrictSchema, error_responses
 
-from .errors import PointsError
 from .models import Redemption
 from .redemptions import redemption_cancel, redemption_create
 from .selectors import history_page
@@ -80,7 +79,7 @@ def _redemption_out(redemption: Redemption) -> dict:
 def member_or_404(number: str) -> Member:
     member = member_get(number=number)
     if member is None:
-        raise ApiError(404, "not_found", f"No member has the number {number[:20]!r}.")
+        raise NotFound(f"No member has the number {number[:20]!r}.")
     return member
 
 
@@ -96,17 +95,14 @@ def redemptions_create(request: HttpRequest, body: RedemptionIn) -> Status[dict]
         if body.order_total is not None
         else None
     )
-    try:
-        redemption, created = redemption_create(
-            member=member,
-            points=body.points,
-            key=body.idempotency_key,
-            order_total_minor=order_total,
-            order_ref=body.order_ref,
-            api_key=request.auth,  # type: ignore[attr-defined]
-        )
-    except PointsError as error:
-        raise ApiError(error.status, error.code, error.message) from error
+    redemption, created = redemption_create(
+        member=member,
+        points=body.points,
+        key=body.idempotency_key,
+        order_total_minor=order_total,
+        order_ref=body.order_ref,
+        api_key=request.auth,  # type: ignore[attr-defined]
+    )
     return Status(201 if created else 200, _redemption_out(redemption))
 
 
@@ -120,7 +116,7 @@ def redemptions_cancel(request: HttpRequest, redemption_id: uuid.UUID) -> dict:
         Redemption.objects.select_related("member", "entry").filter(public_id=redemption_id).first()
     )
     if redemption is None:
-        raise ApiError(404, "not_found", "No such redemption.")
+        raise NotFound("No such redemption.")
     return _redemption_out(redemption_cancel(redemption=redemption))
 
 

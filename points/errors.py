@@ -1,13 +1,11 @@
-"""What the ledger refuses, each with a stable code the API returns."""
+"""What the ledger refuses, each with a stable code the API returns (its HTTP
+status is the API's business: shop/errors.py)."""
+
+from shop.errors import DomainError
 
 
-class PointsError(Exception):
+class PointsError(DomainError):
     code = "invalid"
-    status = 422
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class InvalidPoints(PointsError):
@@ -20,27 +18,22 @@ class InsufficientPoints(PointsError):
 
 class MemberInactive(PointsError):
     code = "member_inactive"
-    status = 403
 
 
 class EmailNotVerified(PointsError):
     code = "email_unverified"
-    status = 403
 
 
 class IdempotencyConflict(PointsError):
     code = "conflict"
-    status = 409
 
 
 class AlreadyCancelled(PointsError):
     code = "conflict"
-    status = 409
 
 
 class NotAllowed(PointsError):
     code = "forbidden"
-    status = 403
 
 
 class RedemptionTooLarge(PointsError):

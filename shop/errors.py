@@ -1,10 +1,12 @@
-"""The errors of the shop API, shared by every app's endpoints and the webhooks.
+"""What a service refuses, and how the shop API says it.
 
-An endpoint or a service called from one raises `ApiError(status, code, message,
-fields)`; the API answers it as JSON:
+A service raises a `DomainError` (or a subclass, e.g. points' InsufficientPoints),
+each with a stable `code`; it never builds an HTTP answer, so the portal, the admin
+and the jobs can call it too. The API and the Shopify webhooks answer every one as
 
     {"error": {"code": "insufficient_points", "message": "...", "fields": {...}}}
 
+with the status `http_status(code)` gives: the one table of codes to statuses.
 `fields` maps an input's name (dotted for nested ones: "lines.0.amount") to what
 is wrong with it.
 """
@@ -14,15 +16,54 @@ from collections.abc import Mapping
 from django.core.exceptions import ValidationError
 
 
-class ApiError(Exception):
+class DomainError(Exception):
+    code = "invalid"
+
     def __init__(
-        self, status: int, code: str, message: str, fields: Mapping[str, str] | None = None
+        self, message: str, *, fields: Mapping[str, str] | None = None, code: str | None = None
     ) -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
         self.message = message
         self.fields = dict(fields or {})
+        if code is not None:
+            self.code = code
+
+
+class Invalid(DomainError):
+    code = "invalid"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The same id was already reported with other data (or in another state)."""
+
+    code = "conflict"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+# The HTTP status of each code; a code not listed is a refused input (422).
+HTTP_STATUSES: dict[str, int] = {
+    "invalid": 422,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "member_inactive": 403,
+    "email_unverified": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "conflict": 409,
+    "too_large": 413,
+    "throttled": 429,
+}
+
+
+def http_status(code: str) -> int:
+    return HTTP_STATUSES.get(code, 422)
 
 
 def error_body(code: str, message: str, fields: Mapping[str, str] | None = None) -> dict:

@@ -9,6 +9,8 @@ import re
 
 from django.conf import settings
 
+from .errors import DomainError
+
 # ISO 4217 code -> minor-unit exponent (decimals).
 CURRENCY_EXPONENTS: dict[str, int] = {
     "AED": 2,
@@ -59,14 +61,12 @@ MAX_MINOR_UNITS = 10**12
 _AMOUNT = re.compile(r"\A([0-9]{1,20})(?:\.([0-9]{1,20}))?\Z")
 
 
-class MoneyError(ValueError):
-    """An amount or currency that cannot be accepted. `code` is the API error code:
-    `invalid` or `unsupported_currency`; `field` names the input, when known."""
+class MoneyError(DomainError):
+    """An amount or currency that cannot be accepted. `code` is `invalid` or
+    `unsupported_currency`; `field` names the input, when known."""
 
     def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, fields={field: message} if field else None, code=code)
         self.field = field
 
 

@@ -15,21 +15,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .errors import DomainError
 from .money import MoneyError, currency_exponent, parse_amount
 
 TOPIC_ORDERS_CREATE = "orders/create"
 TOPIC_REFUNDS_CREATE = "refunds/create"
 
 
-class ShopifyPayloadError(ValueError):
+class ShopifyPayloadError(DomainError):
     """The payload is not what Shopify sends. `field` is the path of the bad value
-    ("line_items.0.price"); `code` the API error code."""
+    ("line_items.0.price")."""
 
     def __init__(self, field: str, message: str, *, code: str = "invalid") -> None:
-        super().__init__(f"{field}: {message}")
+        super().__init__(message, fields={field: message}, code=code)
         self.field = field
-        self.message = message
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ its handlers when Django starts, in its AppConfig.ready():
     register_shopify_handler(TOPIC_ORDERS_CREATE, order_from_shopify)
 
 where `order_from_shopify(*, shop: ShopifyShop, payload: ShopifyOrder) -> None`
-(a refund handler gets `payload: ShopifyRefund`). A handler may raise ApiError (or a
-Django ValidationError or a MoneyError: 422) to refuse the event; the answer
-carries its status and nothing of the event is kept.
+(a refund handler gets `payload: ShopifyRefund`). A handler may raise a DomainError
+(or a Django ValidationError: 422) to refuse the event; the answer carries its
+status and nothing of the event is kept.
 """
 
 from collections.abc import Callable
@@ -25,9 +25,8 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .errors import ApiError, error_body, validation_error_fields
+from .errors import DomainError, error_body, http_status, validation_error_fields
 from .models import ShopifyShop
-from .money import MoneyError
 from .services import shopify_shop_authenticate, webhook_delivery_record
 from .shopify import (
     TOPIC_ORDERS_CREATE,
@@ -95,7 +94,8 @@ def _shopify_webhook(request: HttpRequest, *, topic: str) -> JsonResponse:
     try:
         payload = _PARSERS[topic](shopify_json_load(body))
     except ShopifyPayloadError as exc:
-        return _error(422, exc.code, f"Not a Shopify {topic} payload.", {exc.field: exc.message})
+        message = f"Not a Shopify {topic} payload."
+        return _error(http_status(exc.code), exc.code, message, exc.fields)
     except (ValueError, RecursionError):
         return _error(400, "invalid", "The body is not JSON.", {"body": "Not valid JSON."})
 
@@ -117,12 +117,10 @@ def _shopify_event_apply(
             handler = _handlers.get(topic)
             if handler is not None:
                 handler(shop=shop, payload=payload)
-    except ApiError as exc:
-        return _error(exc.status, exc.code, exc.message, exc.fields)
+    except DomainError as exc:
+        return _error(http_status(exc.code), exc.code, exc.message, exc.fields)
     except ValidationError as exc:
         return _error(422, "invalid", "The event was refused.", validation_error_fields(exc))
-    except MoneyError as exc:
-        return _error(422, exc.code, exc.message, {exc.field: exc.message} if exc.field else None)
     return JsonResponse({"status": "accepted"})
 
 

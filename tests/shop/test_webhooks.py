@@ -7,7 +7,7 @@ from django.db import IntegrityError
 from django.urls import reverse
 
 from shop import webhooks
-from shop.errors import ApiError
+from shop.errors import Conflict
 from shop.models import ShopifyShop, WebhookDelivery
 from shop.services import shopify_signature
 from shop.shopify import ShopifyOrder, ShopifyRefund
@@ -255,7 +255,7 @@ def test_a_handler_failure_records_nothing_so_shopify_retries(client, shop, monk
 def test_a_handler_refusal_is_answered_with_its_error_and_undone(client, shop, monkeypatch):
     def refusing(*, shop, payload):
         WebhookDelivery.objects.create(shop=shop, topic="side effect", event_id="x")
-        raise ApiError(409, "conflict", "Order already reported with other contents.")
+        raise Conflict("Order already reported with other contents.")
 
     use_handler(monkeypatch, TOPIC_ORDERS_CREATE, refusing)
     response = deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret)
