@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "members",
     "shop",
     "batch",
+    "notifications",
     "points",
     "tiers",
     "campaigns",
@@ -85,6 +86,14 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
         },
+    },
+    {
+        # Plain-text e-mail: the same templates, with no HTML escaping.
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
     },
 ]
 
@@ -192,6 +201,15 @@ STORAGES = {
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Loyalty <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# Notifications: the programme's name and address in every message; marketing at
+# most MARKETING_CAP per member and channel in 7 days, never in QUIET_HOURS
+# ("22-8": 22:00 to 08:00 in PROGRAM_TIME_ZONE; empty: none).
+PROGRAM_NAME = env.str("PROGRAM_NAME", default="Loyalty")
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+MARKETING_CAP = env.int("MARKETING_CAP", default=3)
+QUIET_HOURS = env.str("QUIET_HOURS", default="22-8")
 
 # Celery: with no broker configured, tasks run eagerly in-process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -210,6 +228,8 @@ CELERY_TIMEZONE = PROGRAM_TIME_ZONE
 # The nightly jobs, in the programme's time zone, just after its midnight.
 CELERY_BEAT_SCHEDULE = {
     "nightly": {"task": "batch.run_nightly", "schedule": crontab(hour=0, minute=5)},
+    # What the outbox holds due (retries, marketing after quiet hours), every minute.
+    "outbox": {"task": "notifications.send_outbox", "schedule": 60.0},
 }
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

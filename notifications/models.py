@@ -1,0 +1,68 @@
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Member
+
+
+class Message(models.Model):
+    """One message to a member in the outbox: queued in the transaction that
+    caused it, sent after it commits by the outbox sender, retried with backoff.
+    A `key` makes it once per member (a tier notice per day, a warning per
+    expiry): a second message with the same member and key is not queued."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        INBOX = "inbox", _("Inbox")
+
+    class Kind(models.TextChoices):
+        TRANSACTIONAL = "transactional", _("Transactional")
+        MARKETING = "marketing", _("Marketing")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SUPPRESSED = "suppressed", _("Suppressed")
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="messages")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    kind = models.CharField(max_length=15, choices=Kind.choices, default=Kind.TRANSACTIONAL)
+    template = models.CharField(max_length=100)
+    context = models.JSONField(default=dict, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    key = models.CharField(max_length=150, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
+    reason = models.CharField(
+        max_length=300, blank=True, help_text=_("Why it was suppressed or failed; the last error.")
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claim = models.CharField(max_length=32, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "key"], condition=~Q(key=""), name="message_once_per_key"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(state="queued"), name="message_due"
+            ),
+            models.Index(
+                fields=["member", "channel", "sent_at"],
+                condition=Q(kind="marketing"),
+                name="message_marketing",
+            ),
+            models.Index(
+                fields=["member", "-created_at"], condition=Q(channel="inbox"), name="message_inbox"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} to {self.member_id} ({self.state})"

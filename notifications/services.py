@@ -1,0 +1,272 @@
+"""The outbox: every message to a member goes through here.
+
+Queueing writes `Message` rows in the caller's transaction and asks for a send
+once it commits; nothing here ever raises into the work that queued a message.
+Sending (`outbox_send_due`, run by a Celery task after each commit, by beat every
+minute and by `manage.py send_outbox`) claims what is due with a guarded update
+(rows another sender holds are skipped), so two senders never send one message
+twice; a failed send is recorded on the row and retried with exponential
+backoff, up to MAX_ATTEMPTS.
+
+At send time: a member no longer active, or without an e-mail address, is not
+written to (suppressed, with the reason); marketing needs the channel's consent
+then, at most MARKETING_CAP per member and channel in a rolling
+MARKETING_CAP_DAYS (counted over the outbox), and waits out QUIET_HOURS.
+"""
+
+import datetime as dt
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.template import engines
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from batch.services import program_zone
+from members.models import Member
+
+from .models import Message
+from .registry import template_context
+
+MAX_ATTEMPTS = 10
+BACKOFF = dt.timedelta(minutes=1)  # doubled after each failed attempt
+BACKOFF_MAX = dt.timedelta(hours=6)
+LEASE = dt.timedelta(minutes=15)  # a claimed message is another sender's after this
+BATCH = 100
+MARKETING_CAP_DAYS = 7
+
+log = structlog.get_logger(__name__)
+
+
+class Suppressed(Exception):
+    """A message that must not go: its reason is recorded on the row."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def message_build(
+    *,
+    member_id: int,
+    template: str,
+    context: dict[str, Any] | None = None,
+    channel: str = Message.Channel.EMAIL,
+    kind: str = Message.Kind.TRANSACTIONAL,
+    key: str = "",
+    language: str = "",
+) -> Message:
+    """A message ready for `messages_queue` (not saved)."""
+    return Message(
+        member_id=member_id,
+        template=template,
+        context=context or {},
+        channel=channel,
+        kind=kind,
+        key=key,
+        language=language,
+    )
+
+
+def messages_queue(*, messages: Iterable[Message]) -> None:
+    """Put messages in the outbox in the caller's transaction (one with a member
+    and key already queued is left out) and send them once it commits."""
+    Message.objects.bulk_create(list(messages), ignore_conflicts=True)
+    outbox_send_after_commit()
+
+
+def outbox_send_after_commit() -> None:
+    """Ask for the outbox to be sent when the current transaction commits. A
+    failure to ask (the broker down) is logged, never raised: beat or
+    `send_outbox` sends the messages later."""
+    from .tasks import send_outbox
+
+    transaction.on_commit(send_outbox.delay, robust=True)
+
+
+def quiet_hours(spec: str) -> tuple[int, int] | None:
+    """QUIET_HOURS as (first hour, hour it ends): "22-8" is 22:00 to 08:00; empty
+    means none."""
+    if not spec.strip():
+        return None
+    first, _, end = spec.partition("-")
+    if not all(part.strip().isdigit() and int(part) <= 23 for part in (first, end)):
+        raise ValueError(f"QUIET_HOURS must be two hours 0-23 like 22-8, not {spec!r}")
+    return int(first), int(end)
+
+
+def in_quiet_hours(at: dt.datetime) -> bool:
+    hours = quiet_hours(settings.QUIET_HOURS)
+    if hours is None or hours[0] == hours[1]:
+        return False
+    first, end = hours
+    hour = at.astimezone(program_zone()).hour
+    return first <= hour < end if first < end else hour >= first or hour < end
+
+
+def _claim(now: dt.datetime) -> list[Message]:
+    """Take up to BATCH due messages for this sender: rows another sender holds
+    are skipped, and the ones taken are leased (their next attempt moved on, the
+    attempt counted) before anything is sent. Marketing waits out quiet hours."""
+    due = Message.objects.filter(state=Message.State.QUEUED, next_attempt_at__lte=now)
+    if in_quiet_hours(now):
+        due = due.exclude(kind=Message.Kind.MARKETING)
+    claim = uuid.uuid4().hex
+    with transaction.atomic():
+        ids = list(
+            due.select_for_update(skip_locked=True)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:BATCH]
+        )
+        Message.objects.filter(
+            pk__in=ids, state=Message.State.QUEUED, next_attempt_at__lte=now
+        ).update(claim=claim, attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
+    return list(
+        Message.objects.filter(pk__in=ids, claim=claim)
+        .select_related("member__user")
+        .order_by("pk")
+    )
+
+
+def _check_marketing(message: Message, now: dt.datetime) -> None:
+    """Consent for the channel, then the cap. The member's row is locked while
+    counting, so two senders cannot both take the last slot: an earlier marketing
+    message already claimed (queued, attempted: being sent or retried) holds its
+    slot until it is sent or given up; the earlier of two goes first."""
+    member = message.member
+    if message.channel == Message.Channel.EMAIL and member.marketing_email_at is None:
+        raise Suppressed("no_consent")
+    with transaction.atomic():
+        Member.objects.select_for_update().filter(pk=member.pk).values_list("pk").first()
+        since = now - dt.timedelta(days=MARKETING_CAP_DAYS)
+        taken = (
+            Message.objects.filter(
+                member_id=member.pk, kind=Message.Kind.MARKETING, channel=message.channel
+            )
+            .filter(
+                Q(state=Message.State.SENT, sent_at__gt=since)
+                | Q(state=Message.State.QUEUED, attempts__gt=0, pk__lt=message.pk)
+            )
+            .count()
+        )
+    if taken >= settings.MARKETING_CAP:
+        raise Suppressed("marketing_cap")
+
+
+def _check(message: Message, now: dt.datetime) -> None:
+    member = message.member
+    if member.status != Member.Status.ACTIVE:
+        raise Suppressed("member_inactive")
+    if message.channel == Message.Channel.EMAIL and not member.user.email:
+        raise Suppressed("no_address")
+    if message.kind == Message.Kind.MARKETING:
+        _check_marketing(message, now)
+
+
+def message_language(message: Message) -> str:
+    return message.language or message.member.language or settings.LANGUAGE_CODE
+
+
+def message_render(message: Message) -> dict[str, str]:
+    """The message in its language: `subject`, `body` (plain text) and, for
+    e-mail, `text` and `html` in the programme's layout with its footer."""
+    app, _, name = message.template.partition(".")
+    with translation.override(message_language(message)):
+        context = {
+            "member": message.member,
+            "program_name": settings.PROGRAM_NAME,
+            "site_url": settings.SITE_URL.rstrip("/"),
+            "marketing": message.kind == Message.Kind.MARKETING,
+            **template_context(message.template, message.context),
+        }
+        text = engines["text"]
+        subject = text.get_template(f"{app}/email/{name}_subject.txt").render(context)
+        body = text.get_template(f"{app}/email/{name}_message.txt").render(context)
+        layout = {**context, "subject": subject.strip(), "body": body.strip()}
+        return {
+            "subject": " ".join(subject.split()),
+            "body": body.strip(),
+            "text": text.get_template("notifications/email/layout.txt").render(layout),
+            "html": render_to_string("notifications/email/layout.html", layout),
+        }
+
+
+def _email(message: Message, connection: Any) -> None:
+    rendered = message_render(message)
+    email = EmailMultiAlternatives(
+        rendered["subject"], rendered["text"], to=[message.member.user.email], connection=connection
+    )
+    email.attach_alternative(rendered["html"], "text/html")
+    email.send()
+
+
+def _settle(message: Message, **fields: Any) -> None:
+    """Write the outcome, if the row is still this sender's claim."""
+    Message.objects.filter(pk=message.pk, claim=message.claim).update(claim="", **fields)
+
+
+def _retry_at(attempts: int, now: dt.datetime) -> dt.datetime:
+    return now + min(BACKOFF * 2 ** (attempts - 1), BACKOFF_MAX)
+
+
+def _deliver(message: Message, connection: Any, now: dt.datetime) -> str:
+    try:
+        _check(message, now)
+        if message.channel == Message.Channel.EMAIL:
+            _email(message, connection)
+    except Suppressed as suppressed:
+        _settle(message, state=Message.State.SUPPRESSED, reason=suppressed.reason)
+        return Message.State.SUPPRESSED
+    except Exception as error:
+        reason = f"{type(error).__name__}: {error}"[:300]
+        given_up = message.attempts >= MAX_ATTEMPTS
+        log.warning(
+            "outbox_send_failed",
+            message_id=message.pk,
+            template=message.template,
+            attempts=message.attempts,
+            given_up=given_up,
+            error=reason,
+        )
+        if given_up:
+            _settle(message, state=Message.State.FAILED, reason=reason)
+            return Message.State.FAILED
+        _settle(message, reason=reason, next_attempt_at=_retry_at(message.attempts, now))
+        return "retrying"
+    _settle(message, state=Message.State.SENT, sent_at=timezone.now(), reason="")
+    return Message.State.SENT
+
+
+def outbox_send_due() -> dict[str, int]:
+    """Send every message due now, batch by batch; returns how many were sent,
+    suppressed, failed for good or left to retry."""
+    now = timezone.now()
+    counts: Counter[str] = Counter()
+    connection = get_connection()
+    try:
+        while batch := _claim(now):
+            for message in batch:
+                counts[_deliver(message, connection, now)] += 1
+    finally:
+        connection.close()
+    if counts:
+        log.info("outbox_sent", **counts)
+    return dict(counts)
+
+
+def messages_requeue(*, ids: Iterable[int]) -> int:
+    """Queue failed or suppressed messages again, from a first attempt (staff's
+    resend); returns how many."""
+    requeued = Message.objects.filter(
+        pk__in=list(ids), state__in=[Message.State.FAILED, Message.State.SUPPRESSED]
+    ).update(state=Message.State.QUEUED, attempts=0, next_attempt_at=timezone.now(), reason="")
+    if requeued:
+        outbox_send_after_commit()
+    return requeued
