@@ -164,8 +164,6 @@ def _check(message: Message, now: dt.datetime) -> None:
     member = message.member
     if member.status != Member.Status.ACTIVE:
         raise Suppressed("member_inactive")
-    if message.channel == Message.Channel.EMAIL and not member.user.email:
-        raise Suppressed("no_address")
     if message.kind == Message.Kind.MARKETING:
         _check_marketing(message, now)
 
@@ -199,9 +197,12 @@ def message_render(message: Message) -> dict[str, str]:
 
 
 def _email(message: Message, connection: Any) -> None:
+    address = message.member.user.email
+    if not address:
+        raise Suppressed("no_address")
     rendered = message_render(message)
     email = EmailMultiAlternatives(
-        rendered["subject"], rendered["text"], to=[message.member.user.email], connection=connection
+        rendered["subject"], rendered["text"], to=[address], connection=connection
     )
     email.attach_alternative(rendered["html"], "text/html")
     email.send()
