@@ -3,6 +3,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1:8000
+# The settings default to production (DEBUG off, SECRET_KEY required); what this
+# Makefile runs is development: the demo server, the linters, the translations.
+export DEBUG ?= true
 
 .PHONY: run install test lint format pytest bench lock messages clean
 

@@ -75,8 +75,11 @@ def recreate(url: str) -> None:
 def setup_django(url: str, *, migrate: bool) -> None:
     """Point Django at the benchmark database, with Celery eager (no broker: the
     job runs in this process) and without DEBUG's query log (it would grow with
-    every statement and distort both time and memory)."""
+    every statement and distort both time and memory). The settings are read in
+    development mode unless the environment says otherwise (no SECRET_KEY needed);
+    DEBUG is then turned off."""
     os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DEBUG", "true")
     os.environ["CELERY_BROKER_URL"] = ""  # "" rather than unset: a .env cannot put one back
     os.environ["DJANGO_SETTINGS_MODULE"] = "loyalty_site.settings"
     import django

@@ -105,6 +105,7 @@ def serving(*, workers: int, threads: int) -> Iterator[int]:
         **os.environ,
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
         "LOG_LEVEL": "WARNING",
     }
     command = [

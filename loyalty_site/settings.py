@@ -1,14 +1,17 @@
 """Settings, read from the environment (django-environ).
 
 The defaults make a first run work with nothing else installed: SQLite, Celery
-tasks run eagerly in-process, e-mail printed to the console. Production sets
-DEBUG=false and the variables listed in the README.
+tasks run eagerly in-process, e-mail printed to the console. DEBUG is off unless
+the environment turns it on (`make run` does, for the demo): a deployment that
+forgets it gets the production settings, and then needs a SECRET_KEY.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from .observability import logging_config, sentry_init
@@ -18,14 +21,20 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 
+SECRET_KEY_MIN_LENGTH = 50
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-never-used-in-production")
 else:
     SECRET_KEY = env.str("SECRET_KEY", default="")
-    if len(SECRET_KEY) < 50:
-        raise ImproperlyConfigured("SECRET_KEY must be set (50+ characters) when DEBUG is false.")
+    if len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is {'too short' if SECRET_KEY else 'not set'}: with DEBUG off (the "
+            f"default) it must be a secret of {SECRET_KEY_MIN_LENGTH}+ characters, e.g. "
+            "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))'). "
+            "For development set DEBUG=true instead."
+        )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -40,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "ninja",
     "members",
     "shop",
     "batch",
@@ -52,6 +62,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "loyalty_site.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -63,6 +74,23 @@ MIDDLEWARE = [
     "members.middleware.MemberLanguageMiddleware",
     "loyalty_site.middleware.ApiJsonErrorsMiddleware",
 ]
+
+# Content Security Policy: scripts, styles, images and fonts from this site only, no
+# inline script or style, no plugins, no framing, forms posted only here. Django's
+# admin needs nothing more; the API's docs use ninja's own copy of Swagger UI
+# (hence "ninja" among the apps), not a CDN.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 if not DEBUG:
     # runserver serves static files in development; WhiteNoise does it in production.
@@ -125,15 +153,18 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "members:dashboard"
 
 # django-allauth: e-mail is the login, verification is mandatory, logout is a POST,
-# and allauth's own rate limits on login and sign-up stay at their defaults.
+# and allauth's own rate limits on login and sign-up stay at their defaults. They
+# count per client address: behind proxies, the address the last of the trusted
+# ones saw (X-Forwarded-For), not the proxy's.
 ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
-# A shopper who signs up twice is told their e-mail is already a member's (a form
-# error) rather than sent a second, confusing confirmation mail.
-ACCOUNT_PREVENT_ENUMERATION = False
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
+# Nobody learns from the site whether an e-mail is a member's: signing up with one
+# that is answers as a new sign-up does and mails the owner instead.
+ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
@@ -198,7 +229,11 @@ STORAGES = {
     },
 }
 
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+email_url = env.str("EMAIL_URL", default="consolemail://")
+vars().update(env.email_url_config(email_url))
+if urlsplit(email_url).scheme == "filemail":
+    # django-environ drops the leading slash: filemail:///var/mail means /var/mail.
+    EMAIL_FILE_PATH = urlsplit(email_url).path
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Loyalty <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
@@ -232,7 +267,14 @@ CELERY_BEAT_SCHEDULE = {
     "outbox": {"task": "notifications.send_outbox", "schedule": 60.0},
 }
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only behind a proxy that sets this header (and strips it from what clients send)
+# may a request be believed to have come over HTTPS: e.g. X-Forwarded-Proto.
+proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="")
+if proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + proxy_ssl_header.upper().replace("-", "_"),
+        "https",
+    )
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]

@@ -1,9 +1,14 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from .api import api
 from .health import healthz
 from .metrics import metrics
+
+# Staff log in through the site's login page, whose attempts allauth limits (per
+# client and per e-mail); the admin's own login form would let them be guessed freely.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

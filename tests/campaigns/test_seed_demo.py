@@ -1,5 +1,5 @@
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from members.models import Member, User
 from points.models import Entry
@@ -10,7 +10,8 @@ from tiers.models import MemberTier, PaidPlan, TierChange
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_is_idempotent_and_gives_the_demo_member_a_history(capsys):
+def test_seed_demo_is_idempotent_and_gives_the_demo_member_a_history(capsys, settings):
+    settings.DEBUG = True
     call_command("seed_demo")
     call_command("seed_demo")
 
@@ -28,3 +29,22 @@ def test_seed_demo_is_idempotent_and_gives_the_demo_member_a_history(capsys):
     assert TierChange.objects.filter(member=member, reason="upgrade").count() == 1
     assert PaidPlan.objects.filter(code="plus").count() == 1
     assert ledger_is_clean()
+
+
+def test_seed_demo_refuses_with_debug_off_and_creates_nothing(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="--force"):
+        call_command("seed_demo")
+
+    assert not User.objects.exists()
+    assert not Member.objects.exists()
+
+
+def test_seed_demo_runs_with_debug_off_when_forced(settings):
+    settings.DEBUG = False
+
+    call_command("seed_demo", "--force")
+
+    assert User.objects.filter(email="admin@example.com", is_superuser=True).exists()
+    assert Member.objects.filter(user__email="demo@example.com").exists()

@@ -41,16 +41,33 @@ def test_following_the_verification_link_marks_the_member_verified(client):
     assert Member.objects.get().is_verified
 
 
-def test_second_sign_up_with_the_same_email_is_a_form_error(client):
-    _sign_up(client)
+def test_sign_up_with_a_members_email_answers_as_a_new_one_and_mails_the_owner(client):
+    member = MemberFactory()
+    new = _sign_up(client, email="someone-new@example.com")
     client.logout()
+    mail.outbox.clear()
 
-    response = _sign_up(client, email="NEW@example.com")
+    taken = _sign_up(client, email=member.user.email.upper())
 
-    assert response.status_code == 200
-    assert response.context["form"].errors["email"]
-    assert User.objects.count() == 1
-    assert Member.objects.count() == 1
+    # Nothing on the page tells whether the e-mail is a member's ...
+    assert taken.status_code == new.status_code == 302
+    assert taken.url == new.url
+    assert User.objects.filter(email__iexact=member.user.email).count() == 1
+    assert Member.objects.count() == 2
+    # ... the owner of the address is told instead.
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [member.user.email]
+    assert "already" in mail.outbox[0].body
+
+
+def test_password_reset_answers_the_same_for_an_unknown_email(client):
+    member = MemberFactory()
+
+    known = client.post(reverse("account_reset_password"), {"email": member.user.email})
+    unknown = client.post(reverse("account_reset_password"), {"email": "nobody@example.com"})
+
+    assert known.status_code == unknown.status_code == 302
+    assert known.url == unknown.url
 
 
 def test_unverified_member_cannot_log_in_until_verified(client):

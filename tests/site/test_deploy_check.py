@@ -9,6 +9,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k" * 20 + "production-secret-from-the-environment-0123456789",
     "ALLOWED_HOSTS": "rewards.example.com",
     "DATABASE_URL": "sqlite:////tmp/deploy-check.sqlite3",
+    "DJANGO_SETTINGS_MODULE": "loyalty_site.settings",
     "EMAIL_URL": "smtp://mailer.example.com:587",
 }
 

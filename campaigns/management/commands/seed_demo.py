@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
@@ -48,8 +48,20 @@ DEMO_PLAN = {
 class Command(BaseCommand):
     help = "Create demo data (idempotent): a staff superuser and a demo member with points."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even with DEBUG off (the demo logins have published passwords).",
+        )
+
     @transaction.atomic
     def handle(self, *args: object, **options: object) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "DEBUG is off: this looks like production, and the demo's staff login has a "
+                "published password. Use --force to create the demo data anyway."
+            )
         admin = User.objects.filter(email=ADMIN_EMAIL).first()
         if admin is None:
             admin = User.objects.create_superuser(ADMIN_EMAIL, ADMIN_PASSWORD)
