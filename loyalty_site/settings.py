@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "notifications",
     "points",
     "tiers",
+    "rewards",
     "campaigns",
 ]
 

@@ -1,0 +1,2 @@
+"""Writes of the rewards app: coupons (`coupons`), batches of codes (`batches`)
+and the rewards catalogue (`rewards`)."""
