@@ -1,28 +1,15 @@
-"""What the rewards and coupon services refuse, each with a stable code and the
-HTTP status the API answers it with."""
+"""What the rewards and coupon services refuse, each with a stable code (its
+HTTP status is in the API's one table: shop/errors.py)."""
+
+from shop.errors import Conflict, DomainError, Invalid, NotFound
 
 
-class RewardsError(Exception):
+class RewardsError(DomainError):
     code = "invalid"
-    status = 422
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class Invalid(RewardsError):
-    code = "invalid"
-
-
-class NotFound(RewardsError):
-    code = "not_found"
-    status = 404
 
 
 class CouponUsedUp(RewardsError):
     code = "coupon_used_up"
-    status = 409
 
 
 class CouponExpired(RewardsError):
@@ -35,47 +22,40 @@ class CouponVoid(RewardsError):
 
 class CouponNotYours(RewardsError):
     code = "coupon_not_yours"
-    status = 403
 
 
 class CouponMinSpend(RewardsError):
     code = "coupon_min_spend"
 
 
-class Conflict(RewardsError):
-    code = "conflict"
-    status = 409
-
-
 class OutOfStock(RewardsError):
     code = "out_of_stock"
-    status = 409
 
 
 class RewardLimit(RewardsError):
     code = "reward_limit"
-    status = 409
 
 
 class TierRequired(RewardsError):
     code = "tier_required"
-    status = 403
-
-
-class NotEnoughPoints(RewardsError):
-    code = "insufficient_points"
-    status = 409
 
 
 class RewardUnavailable(RewardsError):
     code = "reward_unavailable"
 
 
-class MemberCannotRedeem(RewardsError):
-    """The member is frozen, closed or restricted, or has not verified their e-mail."""
-
-    status = 403
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+__all__ = [
+    "Conflict",
+    "CouponExpired",
+    "CouponMinSpend",
+    "CouponNotYours",
+    "CouponUsedUp",
+    "CouponVoid",
+    "Invalid",
+    "NotFound",
+    "OutOfStock",
+    "RewardLimit",
+    "RewardUnavailable",
+    "RewardsError",
+    "TierRequired",
+]

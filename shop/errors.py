@@ -57,6 +57,12 @@ HTTP_STATUSES: dict[str, int] = {
     "not_found": 404,
     "method_not_allowed": 405,
     "conflict": 409,
+    "insufficient_points": 409,
+    "coupon_used_up": 409,
+    "coupon_not_yours": 403,
+    "out_of_stock": 409,
+    "reward_limit": 409,
+    "tier_required": 403,
     "too_large": 413,
     "throttled": 429,
 }

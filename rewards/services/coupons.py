@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from batch.services import program_midnight
 from members.models import Member, User
+from points.errors import MemberInactive
+from shop.errors import DomainError
 
 from ..errors import (
     Conflict,
@@ -26,7 +28,6 @@ from ..errors import (
     CouponUsedUp,
     CouponVoid,
     Invalid,
-    MemberCannotRedeem,
     NotFound,
     RewardsError,
 )
@@ -165,11 +166,9 @@ def coupon_discount(*, coupon: Coupon, total_minor: int) -> int:
     return 0
 
 
-def _member_refusal(member: Member) -> RewardsError | None:
+def _member_refusal(member: Member) -> MemberInactive | None:
     if member.status != Member.Status.ACTIVE:
-        return MemberCannotRedeem(
-            "member_inactive", f"Member {member.number} is {member.status} and cannot redeem."
-        )
+        return MemberInactive(f"Member {member.number} is {member.status} and cannot redeem.")
     return None
 
 
@@ -189,7 +188,7 @@ def coupon_refusal(
     member: Member | None = None,
     total_minor: int | None = None,
     now: dt.datetime | None = None,
-) -> RewardsError | None:
+) -> DomainError | None:
     """Why the coupon cannot be used now by `member` on an order of `total_minor`
     (the checks that are not given are skipped), or None when it can."""
     status = coupon_status(coupon=coupon, now=now)

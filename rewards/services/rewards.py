@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from batch.services import program_today
 from members.models import Member, User
-from points.errors import InsufficientPoints, PointsError
+from points.errors import InsufficientPoints
 from points.models import Entry
 from points.services import (
     Source,
@@ -26,18 +26,16 @@ from points.services import (
     points_cancel_redemption,
     points_redeem,
 )
+from shop.errors import DomainError
 from tiers.models import MemberTier, Tier
 
 from ..documents import coupon_terms_parse
 from ..errors import (
     Conflict,
     Invalid,
-    MemberCannotRedeem,
-    NotEnoughPoints,
     NotFound,
     OutOfStock,
     RewardLimit,
-    RewardsError,
     RewardUnavailable,
     TierRequired,
 )
@@ -76,7 +74,7 @@ def redeemed_counts(*, member: Member, reward_ids: list[int] | None = None) -> d
 
 def reward_refusal(
     *, reward: Reward, standing: MemberStanding, now: dt.datetime
-) -> RewardsError | None:
+) -> DomainError | None:
     """Why the member cannot redeem the reward now, or None."""
     if (
         not reward.active
@@ -96,7 +94,7 @@ def reward_refusal(
             f"Reward {reward.code} can be redeemed {reward.per_member_limit} times per member."
         )
     if standing.available < reward.points:
-        return NotEnoughPoints(
+        return InsufficientPoints(
             f"Reward {reward.code} costs {reward.points} points; the member has "
             f"{max(standing.available, 0)}."
         )
@@ -109,14 +107,6 @@ def reward_coupon_spec(*, reward: Reward, issued_on: dt.date) -> CouponSpec:
     terms = coupon_terms_parse(reward.coupon)
     last_day = issued_on + dt.timedelta(days=terms.valid_days - 1)
     return terms.spec(expires_at=coupon_expiry(last_day=last_day))
-
-
-def _points_refusal(error: PointsError) -> RewardsError:
-    if isinstance(error, InsufficientPoints):
-        return NotEnoughPoints(error.message)
-    if error.code in ("member_inactive", "email_unverified"):
-        return MemberCannotRedeem(error.code, error.message)
-    return RewardsError(error.message)
 
 
 def _take_stock(reward: Reward) -> None:
@@ -157,16 +147,13 @@ def reward_redeem(*, member: Member, reward_code: str, key: str) -> tuple[Reward
         )
         if (refusal := reward_refusal(reward=reward, standing=standing, now=now)) is not None:
             raise refusal
-        try:
-            entry = points_redeem(
-                member=member,
-                points=reward.points,
-                source=Source(Entry.Source.REWARD, reward.code),
-                key=f"reward:{key}",
-                reason=f"reward {reward.code}",
-            )
-        except PointsError as error:
-            raise _points_refusal(error) from error
+        entry = points_redeem(
+            member=member,
+            points=reward.points,
+            source=Source(Entry.Source.REWARD, reward.code),
+            key=f"reward:{key}",
+            reason=f"reward {reward.code}",
+        )
         _take_stock(reward)
         coupon = None
         if reward.kind != Reward.Kind.GIFT:

@@ -8,6 +8,7 @@ import time_machine
 
 from batch.services import program_midnight
 from members.models import Member
+from points.errors import MemberInactive
 from rewards.errors import (
     Conflict,
     CouponExpired,
@@ -16,7 +17,6 @@ from rewards.errors import (
     CouponUsedUp,
     CouponVoid,
     Invalid,
-    MemberCannotRedeem,
     NotFound,
 )
 from rewards.models import Coupon, CouponKind, CouponUse
@@ -194,7 +194,7 @@ def test_a_coupon_of_another_member_is_refused():
 
 def test_a_frozen_member_cannot_redeem():
     member = MemberFactory(status=Member.Status.FROZEN)
-    with pytest.raises(MemberCannotRedeem) as refused:
+    with pytest.raises(MemberInactive) as refused:
         redeem(amount_coupon(), member=member)
     assert refused.value.code == "member_inactive"
 
