@@ -28,8 +28,9 @@ CHECKPOINT, with autovacuum kept off `tiers_membertier` and the copy:
    aggregate of every member's spend over the same window;
 2. the job, as `manage.py recalc_tiers` runs it (`batch.services.job_run`, chunks
    one after another, Celery eager); e-mail goes to Django's dummy backend, so the
-   notices are claimed and their messages rendered but not sent: the time of the
-   sending task is reported beside the job's, which includes it;
+   notices the job queues in the outbox are claimed and rendered but not sent: the
+   time of the outbox's sending task is reported beside the job's, which includes
+   it (marketing nudges wait while it is QUIET_HOURS, and are then not sent);
 3. the same night again, which must find nothing left to do;
 4. the baseline again, on a cache the job has warmed.
 
@@ -348,10 +349,10 @@ def _describe_state(tiers: list[Tier], as_of: dt.date) -> str:
 
 
 class _NoticeTimer:
-    """The time spent in the notice-sending tasks (run inside the job, Celery being
-    eager) and the e-mails they sent."""
+    """The time spent in the outbox's sending tasks (run inside the job, Celery
+    being eager) and the e-mails they sent."""
 
-    TASK = "tiers.send_notices_range"
+    TASK = "notifications.send_outbox"
 
     def __init__(self) -> None:
         self.seconds = 0.0
@@ -366,7 +367,7 @@ class _NoticeTimer:
         started = self._started.pop(task_id, None)
         if started is not None:
             self.seconds += time.perf_counter() - started
-            self.emails += retval if isinstance(retval, int) else 0
+            self.emails += retval.get("sent", 0) if isinstance(retval, dict) else 0
 
 
 class _StatementTimer:

@@ -4,18 +4,18 @@ framework (`batch`), each safe to run twice for the same day."""
 import datetime as dt
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Sum
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from batch.registry import Job, register
 from batch.services import program_midnight
 from members.models import Member
+from notifications.services import message_build, messages_queue
 
 from .expiry import last_usable_day
 from .ledger_sql import release_due_lots, release_key
+from .messages import EXPIRING
 from .models import ExpiryWarning, Lot
 from .services import points_expire_due, points_release
 
@@ -41,8 +41,10 @@ def expire_points(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]
 
 def warn_expiring(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     """Tell each member whose points expire within the warning window, once per
-    member and expiry day. The warnings are recorded with the chunk; the e-mail
-    goes after the chunk commits, so a rolled-back chunk sends nothing."""
+    member and expiry day. The warnings are recorded with the chunk, and one
+    message per member for those this run recorded is queued in the outbox, sent
+    after the chunk commits: a rolled-back chunk sends nothing, and a failed send
+    is retried by the outbox, never failing the chunk."""
     start = program_midnight(as_of)
     end = start + dt.timedelta(days=settings.POINTS_EXPIRY_WARNING_DAYS)
     due = (
@@ -69,8 +71,7 @@ def warn_expiring(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]
     if not candidates:
         return {"members_warned": 0}
     inserted = _warnings_insert(candidates)
-    new_ids = [warning_id for warning_id, _member_id in inserted]
-    transaction.on_commit(lambda: _send_expiry_warnings(new_ids))
+    _warnings_queue([warning_id for warning_id, _member_id in inserted])
     return {"members_warned": len({member_id for _warning_id, member_id in inserted})}
 
 
@@ -105,23 +106,21 @@ def _warnings_insert(warnings: list[ExpiryWarning]) -> list[tuple[int, int]]:
     return inserted
 
 
-def _send_expiry_warnings(warning_ids: list[int]) -> None:
-    warnings = ExpiryWarning.objects.filter(pk__in=warning_ids).select_related("member__user")
-    by_member: dict[int, list[ExpiryWarning]] = {}
-    for warning in warnings.order_by("member_id", "expires_on"):
-        by_member.setdefault(warning.member_id, []).append(warning)
-    messages = []
-    for member_warnings in by_member.values():
-        member = member_warnings[0].member
-        if not member.user.email:
-            continue
-        with translation.override(member.language or settings.LANGUAGE_CODE):
-            context = {"member": member, "warnings": member_warnings}
-            subject = render_to_string("points/email/expiring_subject.txt", context).strip()
-            body = render_to_string("points/email/expiring_message.txt", context)
-        messages.append(EmailMultiAlternatives(subject, body, to=[member.user.email]))
-    if messages:
-        get_connection().send_messages(messages)
+def _warnings_queue(warning_ids: list[int]) -> None:
+    """One message per member listing the warnings `warning_ids` recorded."""
+    warnings = ExpiryWarning.objects.filter(pk__in=warning_ids).order_by("member_id", "expires_on")
+    by_member: dict[int, list[dict[str, object]]] = {}
+    for warning in warnings.values("member_id", "expires_on", "points"):
+        by_member.setdefault(warning["member_id"], []).append(
+            {"points": warning["points"], "expires_on": warning["expires_on"].isoformat()}
+        )
+    if by_member:
+        messages_queue(
+            messages=[
+                message_build(member_id=member_id, template=EXPIRING, context={"warnings": rows})
+                for member_id, rows in by_member.items()
+            ]
+        )
 
 
 def register_jobs() -> None:

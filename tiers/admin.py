@@ -1,6 +1,6 @@
 """Tiers in the admin: tiers and paid plans are editable data; a member's tier
 changes only through the override form (which calls the service), and the
-history, subscriptions and notices are read-only."""
+history and subscriptions are read-only (notices are in the outbox)."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -16,7 +16,7 @@ from points.admin import MemberAdmin as PointsMemberAdmin
 from shop.money import format_program_money
 
 from .forms import OverrideTierForm, TierForm
-from .models import PaidPlan, Subscription, Tier, TierChange, TierNotice
+from .models import PaidPlan, Subscription, Tier, TierChange
 from .selectors import tier_status
 from .services import TierError, tier_override
 
@@ -86,16 +86,6 @@ class TierChangeAdmin(ReadOnlyAdmin):
     list_filter = ["reason", "to_tier", "as_of"]
     search_fields = ["=member__number"]
     list_select_related = ["member", "from_tier", "to_tier", "plan", "actor"]
-    show_full_result_count = False
-    ordering = ["-id"]
-
-
-@admin.register(TierNotice)
-class TierNoticeAdmin(ReadOnlyAdmin):
-    list_display = ["member", "kind", "as_of", "tier", "plan", "created_at", "sent_at"]
-    list_filter = ["kind", "as_of"]
-    search_fields = ["=member__number"]
-    list_select_related = ["member", "tier", "plan"]
     show_full_result_count = False
     ordering = ["-id"]
 

@@ -8,7 +8,9 @@ class TiersConfig(AppConfig):
         from members.portal import Panel, register_panel
 
         from .jobs import register_jobs
+        from .messages import register_messages
         from .views import dashboard_panel
 
         register_jobs()
+        register_messages()
         register_panel(Panel(order=20, template="tiers/panel.html", context=dashboard_panel))

@@ -13,24 +13,26 @@ from itertools import pairwise
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from batch.registry import Job, register
 from batch.services import program_midnight, program_zone
 from members.models import Member
+from notifications.models import Message
+from notifications.services import messages_queue, outbox_send_after_commit
 from shop.models import Order
 
-from .models import MemberTier, Subscription, Tier, TierChange, TierNotice
+from .messages import PLAN_ENDED, PLAN_REMINDER, message_kind, notice_build, notice_key, template
+from .models import MemberTier, Subscription, Tier, TierChange
 from .selectors import qualifying_window, tiers_by_rank
-from .tasks import send_notices_range
 
 STATE = MemberTier._meta.db_table
 ORDER = Order._meta.db_table
 MEMBER = Member._meta.db_table
 CHANGE = TierChange._meta.db_table
-NOTICE = TierNotice._meta.db_table
+MESSAGE = Message._meta.db_table
 
 IN_CHUNK = f"{STATE}.member_id BETWEEN %s AND %s"
 # Only a row whose spend qualifies for another tier than its own, or that has an
@@ -262,7 +264,8 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
             )
             cursor.execute(f"UPDATE {STATE} SET nudged_on = %s WHERE {near}", [day, *near_params])
             counts["nudged"] = cursor.rowcount
-    transaction.on_commit(lambda: send_notices_range.delay(first_id, last_id))
+    if any(counts[name] for name in ("upgraded", "grace_started", "downgraded", "nudged")):
+        outbox_send_after_commit()
     return {key: value for key, value in counts.items() if value}
 
 
@@ -298,6 +301,14 @@ def _change(
     )
 
 
+def _json_object(fields: dict[str, str]) -> str:
+    """SQL building a JSON object of `fields` (name: SQL expression):
+    PostgreSQL's jsonb_build_object, SQLite's json_object."""
+    function = "jsonb_build_object" if connection.vendor == "postgresql" else "json_object"
+    pairs = ", ".join(f"'{name}', {sql}" for name, sql in fields.items())
+    return f"{function}({pairs})"
+
+
 def _notice(
     cursor: Any,
     kind: str,
@@ -309,17 +320,34 @@ def _notice(
     day: Any,
     now: Any,
 ) -> None:
-    """Put a notice of `kind` in the outbox for each row `where` holds; `tier`,
+    """Queue a notice of `kind` in the outbox for each row `where` holds; `tier`,
     `amount` and `until` are SQL over the row (`until` may be a parameter, first
-    in `params`)."""
+    in `params`). A notice with the same key (member, kind, day, tier) is left
+    out: a re-run of the night does not tell a member twice."""
     until_params, where_params = (params[:1], params[1:]) if until == "%s" else ([], params)
+    context = {"tier_id": tier, "amount_minor": amount}
+    if until != "NULL":
+        context["until"] = until
     cursor.execute(
         f"""
-        INSERT INTO {NOTICE} (member_id, kind, as_of, tier_id, amount_minor, until, created_at)
-        SELECT member_id, %s, %s, {tier}, {amount}, {until}, %s FROM {STATE} WHERE {where}
-        ON CONFLICT (member_id, kind, as_of) DO NOTHING
+        INSERT INTO {MESSAGE} (member_id, channel, kind, template, context, language, "key",
+            state, reason, attempts, next_attempt_at, claim, created_at)
+        SELECT member_id, %s, %s, %s, {_json_object(context)}, '', %s || CAST({tier} AS TEXT),
+            %s, '', 0, %s, '', %s
+        FROM {STATE} WHERE {where}
+        ON CONFLICT DO NOTHING
         """,
-        [kind, day, *until_params, now, *where_params],
+        [
+            Message.Channel.EMAIL,
+            message_kind(kind),
+            template(kind),
+            *until_params,
+            notice_key(kind, day, ""),
+            Message.State.QUEUED,
+            now,
+            now,
+            *where_params,
+        ],
     )
 
 
@@ -341,7 +369,7 @@ def paid_plans(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     ).exclude(reminded_for=F("ends_at"))
     due = _lock_subscriptions(reminding)
     reminded = reminding.filter(pk__in=[row["pk"] for row in due]).update(reminded_for=F("ends_at"))
-    _plan_notices(due, TierNotice.Kind.PLAN_REMINDER, as_of, now)
+    _plan_notices(due, PLAN_REMINDER, as_of)
     ending = in_chunk.filter(ends_at__lte=cutoff)
     ended = _lock_subscriptions(ending)
     expired = ending.filter(pk__in=[row["pk"] for row in ended]).update(
@@ -361,9 +389,7 @@ def paid_plans(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         )
         for row in ended
     )
-    _plan_notices(ended, TierNotice.Kind.PLAN_ENDED, as_of, now)
-    if reminded or expired:
-        transaction.on_commit(lambda: send_notices_range.delay(first_id, last_id))
+    _plan_notices(ended, PLAN_ENDED, as_of)
     return {key: value for key, value in {"reminded": reminded, "ended": expired}.items() if value}
 
 
@@ -379,23 +405,22 @@ def _lock_subscriptions(subscriptions: QuerySet[Subscription]) -> list[dict]:
     )
 
 
-def _plan_notices(rows: list[dict], kind: str, as_of: dt.date, now: dt.datetime) -> None:
-    """A notice of `kind` for each subscription row (member, plan, and for a
-    reminder the plan's last day)."""
-    TierNotice.objects.bulk_create(
-        [
-            TierNotice(
-                member_id=row["member_id"],
-                kind=kind,
-                as_of=as_of,
-                plan_id=row["plan_id"],
-                until=_last_day(row["ends_at"]) if kind == TierNotice.Kind.PLAN_REMINDER else None,
-                created_at=now,
-            )
-            for row in rows
-        ],
-        ignore_conflicts=True,
-    )
+def _plan_notices(rows: list[dict], kind: str, as_of: dt.date) -> None:
+    """Queue a notice of `kind` for each subscription row (member, plan, and for
+    a reminder the plan's last day)."""
+    if rows:
+        messages_queue(
+            messages=[
+                notice_build(
+                    member_id=row["member_id"],
+                    kind=kind,
+                    as_of=as_of,
+                    plan_id=row["plan_id"],
+                    until=_last_day(row["ends_at"]) if kind == PLAN_REMINDER else None,
+                )
+                for row in rows
+            ]
+        )
 
 
 def _last_day(ends_at: dt.datetime) -> dt.date:

@@ -9,9 +9,8 @@
 - `PaidPlan` is a plan bought through the shop (like Prime or PLUS);
   `Subscription` is a member's plan and `PlanPurchase` each order that bought or
   extended it, so a refund takes back exactly that purchase's time.
-- `TierNotice` is the outbox of what members are told (upgrade, grace, downgrade,
-  nudge, plan reminder, plan ended): written in the transaction that decided it,
-  unique per member, kind and day, and sent after that transaction commits.
+- What members are told (upgrade, grace, downgrade, nudge, plan reminder, plan
+  ended) goes through the outbox (`notifications`; `tiers.messages`).
 """
 
 from django.conf import settings
@@ -228,44 +227,3 @@ class PlanPurchase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.days} days"
-
-
-class TierNotice(models.Model):
-    class Kind(models.TextChoices):
-        UPGRADE = "upgrade", _("Upgrade")
-        GRACE = "grace", _("Grace period")
-        DOWNGRADE = "downgrade", _("Downgrade")
-        NUDGE = "nudge", _("Close to the next tier")
-        PLAN_REMINDER = "plan_reminder", _("Paid plan ends soon")
-        PLAN_ENDED = "plan_ended", _("Paid plan ended")
-
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    as_of = models.DateField()
-    tier = models.ForeignKey(
-        Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    plan = models.ForeignKey(
-        PaidPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    amount_minor = models.BigIntegerField(
-        default=0, help_text=_("What the member must still spend, where it applies.")
-    )
-    until = models.DateField(null=True, blank=True)
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["member", "kind", "as_of"], name="tiernotice_once_per_day"
-            ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["member"], condition=Q(sent_at__isnull=True), name="tiernotice_unsent"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.member_id}: {self.kind} {self.as_of}"

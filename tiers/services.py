@@ -19,11 +19,12 @@ from django.utils import timezone
 
 from batch.services import program_today
 from members.models import Member, User
+from notifications.services import messages_queue
 from shop.models import Order
 
-from .models import MemberTier, PaidPlan, PlanPurchase, Subscription, Tier, TierChange, TierNotice
+from .messages import UPGRADE, notice_build
+from .models import MemberTier, PaidPlan, PlanPurchase, Subscription, Tier, TierChange
 from .selectors import member_spend, qualified_tier, tiers_by_rank
-from .tasks import send_notices
 
 
 class TierError(ValueError):
@@ -88,27 +89,6 @@ def _record_change(
         actor=actor,
         created_at=now,
     )
-
-
-def _notify(
-    *,
-    member_id: int,
-    kind: str,
-    as_of: dt.date,
-    now: dt.datetime,
-    tier: Tier | None = None,
-    plan: PaidPlan | None = None,
-    until: dt.date | None = None,
-) -> None:
-    """Put a notice in the outbox (one per member, kind and day: a later one the
-    same day replaces it) and send it once the transaction commits."""
-    notice, _created = TierNotice.objects.update_or_create(
-        member_id=member_id,
-        kind=kind,
-        as_of=as_of,
-        defaults={"tier": tier, "plan": plan, "until": until, "created_at": now, "sent_at": None},
-    )
-    transaction.on_commit(lambda: send_notices.delay([notice.pk]))
 
 
 def _set_tier(state: MemberTier, tier: Tier, *, now: dt.datetime) -> None:
@@ -239,8 +219,10 @@ def tier_order_apply(*, member: Member, order: Order, lines: Iterable[PlanLine])
             note=f"order {order.order_id}",
         )
         _set_tier(state, target, now=now)
-        _notify(
-            member_id=member.pk, kind=TierNotice.Kind.UPGRADE, as_of=today, now=now, tier=target
+        messages_queue(
+            messages=[
+                notice_build(member_id=member.pk, kind=UPGRADE, as_of=today, tier_id=target.pk)
+            ]
         )
         state.save(update_fields=["tier", "since", "grace_until"])
     elif target.rank == state.tier.rank and state.grace_until is not None:

@@ -80,10 +80,10 @@ def test_the_home_page_speaks_the_browsers_language(client, accept_language, lan
     ],
 )
 def test_the_upgrade_e_mail_subject_is_translated(language, subject):
-    notice = SimpleNamespace(tier=SimpleNamespace(name="Gold"))
+    tier = SimpleNamespace(name="Gold")
 
     with translation.override(language):
-        rendered = render_to_string("tiers/email/upgrade_subject.txt", {"notice": notice})
+        rendered = render_to_string("tiers/email/upgrade_subject.txt", {"tier": tier})
 
     assert rendered.strip() == subject
 

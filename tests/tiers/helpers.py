@@ -2,11 +2,14 @@
 hour, and the rows a member's tier is made of."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 import time_machine
 
 from batch.services import job_run, program_midnight, program_zone
-from tiers.models import MemberTier, TierChange, TierNotice
+from notifications.models import Message
+from tiers.messages import notice_context
+from tiers.models import MemberTier, TierChange
 
 
 def local(year, month, day, hour=12, minute=0):
@@ -58,8 +61,38 @@ def reasons(member):
     )
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A tier notice in the outbox, read back: what the templates are given."""
+
+    kind: str
+    as_of: dt.date
+    tier: object
+    plan: object
+    amount_minor: int
+    until: dt.date | None
+    state: str
+    sent_at: dt.datetime | None
+
+
 def notices(member, kind=None):
-    rows = TierNotice.objects.filter(member=member).order_by("pk")
+    """The member's tier notices in the outbox, oldest first."""
+    rows = Message.objects.filter(member=member, template__startswith="tiers.").order_by("pk")
     if kind:
-        rows = rows.filter(kind=kind)
-    return list(rows.select_related("tier", "plan"))
+        rows = rows.filter(template=f"tiers.{kind}")
+    found = []
+    for message in rows:
+        context = notice_context(message.context)
+        found.append(
+            Notice(
+                kind=message.template.removeprefix("tiers."),
+                as_of=dt.date.fromisoformat(message.key.split(":")[1]),
+                tier=context["tier"],
+                plan=context["plan"],
+                amount_minor=context["amount_minor"],
+                until=context["until"],
+                state=message.state,
+                sent_at=message.sent_at,
+            )
+        )
+    return found

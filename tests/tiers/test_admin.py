@@ -161,7 +161,6 @@ def test_the_lowest_tier_cannot_be_deleted_but_another_can(client):
         "admin:tiers_paidplan_add",
         "admin:tiers_subscription_changelist",
         "admin:tiers_tierchange_changelist",
-        "admin:tiers_tiernotice_changelist",
         "admin:members_member_changelist",
     ],
 )

@@ -8,10 +8,11 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
+from notifications.models import Message
 from points.selectors import balance_get
 from tests.concurrency import race
 from tests.factories import ApiKeyFactory, MemberFactory, ledger_is_clean
-from tiers.models import MemberTier, TierChange, TierNotice
+from tiers.models import MemberTier, TierChange
 from tiers.services import lock_state
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -38,7 +39,7 @@ def test_ten_orders_at_once_crossing_silver_together_upgrade_once():
     assert sorted(r.json()["points"] for r in responses) == [100] * 9 + [120]
     assert MemberTier.objects.get(pk=member.pk).tier.code == "silver"
     assert list(TierChange.objects.values_list("reason", flat=True)) == ["upgrade"]
-    assert TierNotice.objects.filter(kind="upgrade").count() == 1
+    assert Message.objects.filter(template="tiers.upgrade").count() == 1
     assert balance_get(member=member).pending == 1020
     assert ledger_is_clean()
 

@@ -5,10 +5,11 @@ import datetime as dt
 
 import pytest
 
+from notifications.models import Message
 from tests.concurrency import in_thread, wait_until_blocked
 from tests.factories import MemberFactory, order_place
-from tiers import jobs
-from tiers.models import Subscription, TierChange, TierNotice
+from tiers import jobs, messages
+from tiers.models import Subscription, TierChange
 
 from .helpers import BOUGHT, GRACE_END, OUT, SKU, days, night, reasons, recalc, state
 from .test_paid_plans import ENDS, buy
@@ -58,7 +59,7 @@ def test_an_order_keeping_the_tier_during_the_night_leaves_no_downgrade_behind(
     last = TierChange.objects.filter(member=member).latest("pk")
     assert last.to_tier == state(member).tier
     downgrades = TierChange.objects.filter(member=member, reason="downgrade").count()
-    assert TierNotice.objects.filter(member=member, kind="downgrade").count() == downgrades
+    assert Message.objects.filter(member=member, template="tiers.downgrade").count() == downgrades
     assert reasons(member) == ["upgrade", "downgrade", "upgrade"]
 
 
@@ -70,7 +71,7 @@ def test_a_plan_extended_while_the_night_ends_it_stays_bought(plan, monkeypatch)
     buy(member, BOUGHT)
     started = _order_during(
         monkeypatch,
-        TierNotice.Kind.PLAN_ENDED,
+        messages.PLAN_ENDED,
         lambda: order_place(member, 19_900, lines=[(SKU, 1, 19_900)]),
     )
 

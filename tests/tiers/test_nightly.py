@@ -7,6 +7,7 @@ from collections import Counter
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
@@ -14,8 +15,10 @@ from django.utils import timezone
 from batch import registry
 from batch.models import JobRun
 from batch.services import job_run
+from notifications.models import Message
+from notifications.services import outbox_send_due
 from tests.factories import MemberFactory, OrderFactory
-from tiers.models import MemberTier, TierChange, TierNotice
+from tiers.models import MemberTier, TierChange
 
 from .helpers import BOUGHT, GRACE_END, OUT, days, local, notices, recalc, state
 
@@ -25,7 +28,7 @@ pytestmark = pytest.mark.django_db
 def snapshot():
     return (
         list(TierChange.objects.order_by("pk").values()),
-        list(TierNotice.objects.order_by("pk").values()),
+        list(Message.objects.order_by("pk").values()),
         list(MemberTier.objects.order_by("pk").values()),
     )
 
@@ -116,12 +119,12 @@ def test_a_crash_in_a_chunk_then_a_rerun_evaluates_every_member_exactly_once(pro
 
     assert rerun.status == "succeeded"
     assert Counter(dropped.values_list("member_id", flat=True)) == Counter(dict.fromkeys(ids, 1))
-    downgrade_notices = TierNotice.objects.filter(kind="downgrade")
+    downgrade_notices = Message.objects.filter(template="tiers.downgrade")
     assert Counter(downgrade_notices.values_list("member_id", flat=True)) == Counter(
         dict.fromkeys(ids, 1)
     )
     assert {(state(m).tier.code, state(m).grace_until) for m in members} == {("silver", None)}
-    grace = TierNotice.objects.filter(kind="grace")
+    grace = Message.objects.filter(template="tiers.grace")
     assert Counter(grace.values_list("member_id", flat=True)) == Counter(dict.fromkeys(ids, 1))
 
 
@@ -195,10 +198,17 @@ def test_the_nudge_e_mail_goes_only_to_members_who_consented_to_marketing(
     consented = spending(90_000, marketing_email_at=timezone.now())
     not_consented = spending(90_000)
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with (
+        time_machine.travel(local(2026, 6, 10, 1, 30), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         recalc(NIGHT)
+    assert mail.outbox == []  # marketing: held until the quiet hours end
+    with time_machine.travel(local(2026, 6, 10, 8), tick=False):
+        outbox_send_due()
 
     assert len(notices(consented, "nudge")) == len(notices(not_consented, "nudge")) == 1
+    assert [n.state for n in notices(not_consented)] == ["suppressed"]
     [email] = mail.outbox
     assert email.to == [consented.user.email]
     assert email.subject == "You are close to Silver"

@@ -182,7 +182,11 @@ def test_the_reminder_goes_once_when_the_end_is_within_7_days(
 ):
     buy(member, BOUGHT)
 
-    with django_capture_on_commit_callbacks(execute=True):
+    # The sends after each night's commit run at 09:00 on the last night's day.
+    with (
+        time_machine.travel(local(2027, 1, 10, 9), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         night("paid_plans", dt.date(2027, 1, 8))
         assert notices(member, "plan_reminder") == []
         night("paid_plans", dt.date(2027, 1, 9))
@@ -222,7 +226,10 @@ def test_the_night_after_its_last_day_the_plan_ends_and_orders_earn_without_the_
     night("paid_plans", dt.date(2027, 1, 15))
     assert subscription(member).status == "active"
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with (
+        time_machine.travel(local(2027, 1, 16, 9), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         run = night("paid_plans", dt.date(2027, 1, 16))
         night("paid_plans", dt.date(2027, 1, 16))
 

@@ -1,0 +1,82 @@
+"""What members are told about their tier and paid plan, through the outbox
+(`notifications`): upgrade, grace, downgrade, the near-upgrade nudge (marketing:
+it needs consent and counts against the cap), plan reminder and plan ended.
+
+A notice is queued in the transaction that decided it, once per member, kind,
+day and tier or plan (the message's key). Its stored context is plain JSON: the
+tier or plan id, the amount still to spend, the last day (ISO); `notice_context`
+turns it into the objects the templates (`tiers/email/<kind>_*.txt`) show."""
+
+import datetime as dt
+
+from notifications.models import Message
+from notifications.registry import Context, register_context
+from notifications.services import message_build
+from shop.money import format_program_money
+
+from .models import PaidPlan, Tier
+
+UPGRADE = "upgrade"
+GRACE = "grace"
+DOWNGRADE = "downgrade"
+NUDGE = "nudge"
+PLAN_REMINDER = "plan_reminder"
+PLAN_ENDED = "plan_ended"
+KINDS = (UPGRADE, GRACE, DOWNGRADE, NUDGE, PLAN_REMINDER, PLAN_ENDED)
+MARKETING = {NUDGE}
+
+
+def template(kind: str) -> str:
+    return f"tiers.{kind}"
+
+
+def message_kind(kind: str) -> str:
+    return Message.Kind.MARKETING if kind in MARKETING else Message.Kind.TRANSACTIONAL
+
+
+def notice_key(kind: str, as_of: dt.date | str, subject_id: int | str) -> str:
+    """Once per member, kind, day and tier (or plan)."""
+    return f"tiers.{kind}:{as_of}:{subject_id}"
+
+
+def notice_build(
+    *,
+    member_id: int,
+    kind: str,
+    as_of: dt.date,
+    tier_id: int | None = None,
+    plan_id: int | None = None,
+    amount_minor: int = 0,
+    until: dt.date | None = None,
+) -> Message:
+    context: dict[str, object] = {
+        "tier_id": tier_id,
+        "plan_id": plan_id,
+        "amount_minor": amount_minor,
+    }
+    if until is not None:
+        context["until"] = until.isoformat()
+    return message_build(
+        member_id=member_id,
+        template=template(kind),
+        context=context,
+        kind=message_kind(kind),
+        key=notice_key(kind, as_of, tier_id or plan_id or 0),
+    )
+
+
+def notice_context(stored: Context) -> Context:
+    tier_id, plan_id = stored.get("tier_id"), stored.get("plan_id")
+    until = stored.get("until")
+    return {
+        "tier": Tier.objects.filter(pk=tier_id).first() if tier_id else None,
+        "plan": PaidPlan.objects.filter(pk=plan_id).first() if plan_id else None,
+        "amount_minor": stored.get("amount_minor", 0),
+        "amount": format_program_money(stored.get("amount_minor", 0)),
+        "until": dt.date.fromisoformat(until) if until else None,
+    }
+
+
+def register_messages() -> None:
+    for kind in KINDS:
+        register_context(template(kind), notice_context)
