@@ -72,7 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "members.middleware.MemberLanguageMiddleware",
+    "members.middleware.MemberMiddleware",
     "loyalty_site.middleware.ApiJsonErrorsMiddleware",
 ]
 

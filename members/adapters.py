@@ -32,9 +32,7 @@ class AccountAdapter(DefaultAccountAdapter):
         return confirmed
 
     def pre_login(self, request: HttpRequest, user: User, **kwargs: Any) -> HttpResponse | None:
-        if Member.objects.filter(
-            user=user, status__in=[Member.Status.FROZEN, Member.Status.CLOSED]
-        ).exists():
+        if Member.objects.filter(user=user, status__in=Member.LOGGED_OUT_STATUSES).exists():
             return self.respond_user_inactive(request, user)
         return super().pre_login(request, user, **kwargs)
 

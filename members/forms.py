@@ -3,8 +3,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import Member
-from .services import member_update_profile
+from .models import Member, Sanction
+from .services import member_update_profile, sanction_kinds_for
 
 
 class ProfileForm(forms.Form):
@@ -48,3 +48,20 @@ class ProfileForm(forms.Form):
         except ValidationError as error:
             self.add_error(None, error)
             return None
+
+
+class SanctionForm(forms.Form):
+    """Staff's sanction of a member: only those the member's status takes."""
+
+    kind = forms.ChoiceField(label=_("Sanction"), widget=forms.RadioSelect)
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea,
+        help_text=_("Kept with the sanction, with your name and the time."),
+    )
+
+    def __init__(self, *args: object, status: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["kind"].choices = [
+            (kind, Sanction.Kind(kind).label) for kind in sanction_kinds_for(status=status)
+        ]

@@ -54,6 +54,9 @@ class Member(models.Model):
         FROZEN = "frozen", _("Frozen")
         CLOSED = "closed", _("Closed")
 
+    # A member in one of these may not log in, and their open sessions end.
+    LOGGED_OUT_STATUSES = (Status.FROZEN, Status.CLOSED)
+
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     number = models.CharField(_("member number"), max_length=9, unique=True, editable=False)
     external_id = models.CharField(
@@ -85,3 +88,32 @@ class Member(models.Model):
     @property
     def is_verified(self) -> bool:
         return self.email_verified_at is not None
+
+
+class Sanction(models.Model):
+    """A sanction staff applied to a member, with who, when and why: the record of
+    every change of a member's status by staff (members/services.py:
+    member_sanction). A warning changes no status; the others move it."""
+
+    class Kind(models.TextChoices):
+        WARN = "warn", _("Warn")
+        RESTRICT = "restrict", _("Restrict (no earning or spending)")
+        FREEZE = "freeze", _("Freeze (no login, no transactions)")
+        LIFT = "lift", _("Lift (active again)")
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="sanctions")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status_before = models.CharField(max_length=10, choices=Member.Status.choices)
+    status_after = models.CharField(max_length=10, choices=Member.Status.choices)
+    reason = models.TextField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "-created_at"], name="sanction_member_recent")]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(reason=""), name="sanction_has_reason")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.member}"

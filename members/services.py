@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Member, User
+from .models import Member, Sanction, User
 
 NUMBER_DIGITS = 8
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -183,3 +183,60 @@ def _member_link_external_id(*, member: Member, external_id: str) -> None:
         return  # another member took this customer id meanwhile; leave this one as it is
     if linked:
         member.external_id = external_id
+
+
+_Status = Member.Status
+# Each sanction: the statuses it applies to and the status it leaves (None: the
+# status stays, a warning). A closed member takes none: closing is final.
+SANCTIONS: dict[str, tuple[frozenset[str], str | None]] = {
+    Sanction.Kind.WARN: (frozenset({_Status.ACTIVE, _Status.RESTRICTED, _Status.FROZEN}), None),
+    Sanction.Kind.RESTRICT: (frozenset({_Status.ACTIVE, _Status.FROZEN}), _Status.RESTRICTED),
+    Sanction.Kind.FREEZE: (frozenset({_Status.ACTIVE, _Status.RESTRICTED}), _Status.FROZEN),
+    Sanction.Kind.LIFT: (frozenset({_Status.RESTRICTED, _Status.FROZEN}), _Status.ACTIVE),
+}
+
+
+def sanction_kinds_for(*, status: str) -> list[str]:
+    """The sanctions a member in `status` can be given, in the order of Sanction.Kind."""
+    return [kind for kind, (applies_to, _after) in SANCTIONS.items() if status in applies_to]
+
+
+def member_sanction(*, member: Member, kind: str, reason: str, actor: User) -> Sanction:
+    """Staff warn, restrict, freeze or lift a member, always with a reason: the one
+    way a member's status changes by staff, recorded as a Sanction (who, when, why,
+    the status before and after) in the same transaction as the change, under the
+    member's row lock, so two staff acting at once are applied one after the other.
+
+    Refuses (ValidationError, with a code) an empty reason ("reason_required"), an
+    unknown kind ("invalid") and a sanction the member's status does not take, e.g.
+    lifting an active member ("sanction_not_applicable")."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": ValidationError(_("Give the reason."), code="reason_required")}
+        )
+    if kind not in SANCTIONS:
+        raise ValidationError({"kind": ValidationError(_("Not a sanction."), code="invalid")})
+    applies_to, status_after = SANCTIONS[kind]
+    with transaction.atomic():
+        locked = Member.objects.select_for_update().get(pk=member.pk)
+        if locked.status not in applies_to:
+            raise ValidationError(
+                _("A member whose status is %(status)s cannot be given this sanction.")
+                % {"status": locked.get_status_display()},
+                code="sanction_not_applicable",
+            )
+        status_before = locked.status
+        status_after = status_after or status_before
+        if status_after != status_before:
+            Member.objects.filter(pk=member.pk).update(status=status_after)
+        sanction = Sanction.objects.create(
+            member=locked,
+            kind=kind,
+            status_before=status_before,
+            status_after=status_after,
+            reason=reason,
+            actor=actor,
+        )
+    member.status = status_after
+    return sanction
