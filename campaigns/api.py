@@ -2,6 +2,7 @@
 combines every layer's part (member, points; tiers add theirs)."""
 
 import datetime as dt
+from typing import Annotated
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -54,6 +55,11 @@ class OrderIn(StrictSchema):
     total: Amount
     shipping: Amount = "0"
     lines: list[LineIn] = Field(default_factory=list, max_length=1000)
+    coupons: list[Annotated[str, Field(min_length=1, max_length=40, pattern=TEXT)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Coupon codes the order uses: consumed with it, in its transaction.",
+    )
 
 
 class OrderOut(Schema):
@@ -142,6 +148,7 @@ def orders_create(request: HttpRequest, body: OrderIn) -> Status[OrderResult]:
         total_minor=parse_amount(body.total, body.currency, field="total"),
         shipping_minor=parse_amount(body.shipping, body.currency, field="shipping"),
         lines=_lines(body.lines, body.currency, "lines"),
+        coupons=body.coupons,
     )
     result, created = order_record(
         data=data,

@@ -21,6 +21,7 @@ from members.services import member_enrol
 from points.errors import MemberInactive
 from points.models import Entry
 from points.services import Source, lock_account, points_earn, points_reverse
+from rewards.services.coupons import coupon_uses_release_for_order, coupons_consume_for_order
 from shop.errors import Conflict, DomainError, Invalid, NotFound
 from shop.models import ApiKey, Order, OrderLine, Refund, RefundLine, ShopifyShop
 from shop.money import currency_exponent
@@ -56,6 +57,7 @@ class OrderInput:
     shipping_minor: int = 0
     member_number: str | None = None
     customer: CustomerInput | None = None
+    coupons: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,13 @@ def order_record(
                 pending_until=pending_until if earning.points else None,
                 rules=earning.rules,
             )
+            if data.coupons:
+                coupons_consume_for_order(
+                    codes=data.coupons,
+                    order_id=order.order_id,
+                    member=member,
+                    total_minor=data.total_minor,
+                )
             orders_count()
     except IntegrityError:
         if (earlier := _order_replay(data.order_id, fingerprint)) is not None:
@@ -313,6 +322,8 @@ def refund_record(
                 for line in lines
             )
             fully_refunded = refunded + amount_minor == order.total_minor
+            if fully_refunded:
+                coupon_uses_release_for_order(order_id=order_id)
             plans_refund(order=order, lines=None if fully_refunded else _plan_lines(lines))
             earned = OrderPoints.objects.get(order=order).points
             total = order.total_minor or 1

@@ -39,6 +39,7 @@ from ..errors import (
     RewardUnavailable,
     TierRequired,
 )
+from ..messages import coupon_issued_queue
 from ..models import Coupon, Reward, RewardRedemption, StockAdjustment
 from .coupons import CouponSpec, coupon_create, coupon_expiry, coupon_void
 
@@ -73,19 +74,22 @@ def redeemed_counts(*, member: Member, reward_ids: list[int] | None = None) -> d
 
 
 def reward_refusal(
-    *, reward: Reward, standing: MemberStanding, now: dt.datetime
+    *, reward: Reward, standing: MemberStanding | None, now: dt.datetime
 ) -> DomainError | None:
-    """Why the member cannot redeem the reward now, or None."""
+    """Why the member cannot redeem the reward now, or None; with no `standing`
+    (no member named), only what is true for everyone (dates, stock)."""
     if (
         not reward.active
         or (reward.starts_at is not None and now < reward.starts_at)
         or (reward.ends_at is not None and now >= reward.ends_at)
     ):
         return RewardUnavailable(f"Reward {reward.code} is not available now.")
-    if reward.min_tier is not None and standing.tier_rank < reward.min_tier.rank:
-        return TierRequired(f"Reward {reward.code} needs the {reward.min_tier.name} tier.")
     if reward.stock is not None and reward.stock <= 0:
         return OutOfStock(f"Reward {reward.code} is out of stock.")
+    if standing is None:
+        return None
+    if reward.min_tier is not None and standing.tier_rank < reward.min_tier.rank:
+        return TierRequired(f"Reward {reward.code} needs the {reward.min_tier.name} tier.")
     if (
         reward.per_member_limit is not None
         and standing.redeemed.get(reward.pk, 0) >= reward.per_member_limit
@@ -163,6 +167,7 @@ def reward_redeem(*, member: Member, reward_code: str, key: str) -> tuple[Reward
                 source_ref=reward.code,
                 owner=member,
             )
+            coupon_issued_queue(member=member, reward=reward, coupon=coupon)
         redemption = RewardRedemption.objects.create(
             member=member,
             reward=reward,
