@@ -1,5 +1,6 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
@@ -47,3 +48,54 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class Campaign(models.Model):
+    """A campaign: its document (campaigns.documents), as staff wrote it, and the
+    columns queries need, copied from it on every save (campaigns.catalogue).
+    `spent` counts the points it has given, raised by a conditional update in
+    the transaction of the order that earns them, so `budget_points` holds under
+    concurrency (and the database refuses to pass it)."""
+
+    class Kind(models.TextChoices):
+        MULTIPLIER = "multiplier", _("Multiplier")
+        MEMBER_DAY = "member_day", _("Member day")
+        ORDER_BONUS = "order_bonus", _("Order bonus")
+        WELCOME = "welcome", _("Welcome (first order)")
+        SIGNUP = "signup", _("Sign-up")
+        REFERRAL = "referral", _("Referral")
+        BIRTHDAY = "birthday", _("Birthday")
+        CHALLENGE = "challenge", _("Challenge")
+        WIN_BACK = "win_back", _("Win-back")
+
+    code = models.CharField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    active = models.BooleanField(default=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    priority = models.IntegerField(default=0)
+    stackable = models.BooleanField(default=False)
+    document = models.JSONField()
+    budget_points = models.BigIntegerField(null=True, blank=True)
+    spent = models.BigIntegerField(default=0, help_text=_("points given so far"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-priority", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(spent__gte=0), name="campaign_spent_gte_0"),
+            models.CheckConstraint(
+                condition=Q(budget_points__isnull=True) | Q(spent__lte=F("budget_points")),
+                name="campaign_within_budget",
+            ),
+        ]
+        indexes = [models.Index(fields=["active", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def out_of_budget(self) -> bool:
+        return self.budget_points is not None and self.spent >= self.budget_points

@@ -206,6 +206,10 @@ EVENT_RULES = {
     "share": {"points": env.int("EVENT_SHARE_POINTS", default=10), "daily_cap": 3},
 }
 
+# Campaigns: the order path reads the active campaigns from a per-process cache,
+# refilled after this many seconds (the process that saves one empties it at once).
+CAMPAIGN_CACHE_SECONDS = env.int("CAMPAIGN_CACHE_SECONDS", default=10)
+
 # Tiers: qualifying spend is counted over this many days ending on the evaluated
 # day; a member below their tier's threshold keeps it for a grace period, then
 # drops one tier. Members within TIER_NUDGE_PERCENT of the next threshold are told

@@ -1,0 +1,66 @@
+"""Campaigns in the admin: each edited as its document (the same validation as
+campaigns_import), with a preview of what a sample order would earn."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from .catalogue import campaign_save
+from .forms import CampaignForm
+from .models import Campaign
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
+    change_form_template = "admin/campaigns/campaign/change_form.html"
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "active",
+        "starts_at",
+        "ends_at",
+        "priority",
+        "stackable",
+        "budget",
+    ]
+    list_filter = ["active", "kind"]
+    search_fields = ["code", "name"]
+    fieldsets = [
+        (None, {"fields": ["document_json"]}),
+        (
+            _("Preview"),
+            {
+                "fields": [
+                    "sample_placed_at",
+                    "sample_total",
+                    "sample_lines",
+                    "sample_first_order",
+                    "sample_member",
+                ]
+            },
+        ),
+    ]
+
+    @admin.display(description=_("budget"))
+    def budget(self, obj: Campaign) -> str:
+        if obj.budget_points is None:
+            return _("%(spent)s given, no limit") % {"spent": obj.spent}
+        if obj.out_of_budget:
+            return _("out of budget: %(spent)s of %(budget)s given") % {
+                "spent": obj.spent,
+                "budget": obj.budget_points,
+            }
+        return _("%(spent)s of %(budget)s given") % {
+            "spent": obj.spent,
+            "budget": obj.budget_points,
+        }
+
+    def save_model(
+        self, request: HttpRequest, obj: Campaign, form: CampaignForm, change: bool
+    ) -> None:
+        document = form.cleaned_data["document_json"]
+        saved = campaign_save(document=document, instance=obj if change else None)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
