@@ -81,14 +81,10 @@ class CampaignForm(forms.ModelForm):
         except ValueError as error:
             raise ValidationError(_("Not JSON: %(error)s") % {"error": error}) from None
         try:
-            self.document = campaign_check(
-                data=data, instance=self.instance if self.instance.pk else None
-            )
+            return campaign_check(data=data, instance=self.instance if self.instance.pk else None)
         except DocumentErrors as error:
-            raise ValidationError(
-                [f"{path}: {message}" for path, message in error.errors]
-            ) from None
-        return text
+            messages = [f"{path}: {message}" for path, message in error.errors]
+            raise ValidationError(messages) from None
 
     def _sample_order(self) -> OrderFacts:
         text = self.cleaned_data.get("sample_placed_at", "").strip()
