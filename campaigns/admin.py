@@ -5,9 +5,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from members.admin import ReadOnlyAdmin
+
 from .catalogue import campaign_save
 from .forms import CampaignForm
-from .models import Campaign
+from .models import Campaign, MemberSegment, RfmBounds
 
 
 @admin.register(Campaign)
@@ -64,3 +66,19 @@ class CampaignAdmin(admin.ModelAdmin):
         saved = campaign_save(document=document, instance=obj if change else None)
         obj.pk = saved.pk
         obj.refresh_from_db()
+
+
+@admin.register(MemberSegment)
+class MemberSegmentAdmin(ReadOnlyAdmin):
+    list_display = ["member", "lifecycle", "recency", "frequency", "monetary", "computed_on"]
+    list_filter = ["lifecycle", "recency", "frequency", "monetary"]
+    search_fields = ["=member__number"]
+    list_select_related = ["member"]
+    show_full_result_count = False
+    ordering = ["-member_id"]
+
+
+@admin.register(RfmBounds)
+class RfmBoundsAdmin(ReadOnlyAdmin):
+    list_display = ["as_of", "members", "recency", "frequency", "monetary"]
+    ordering = ["-as_of"]

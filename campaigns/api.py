@@ -17,6 +17,7 @@ from shop.money import currency_exponent, parse_amount
 from shop.schemas import TEXT, Amount, Currency, StrictSchema, error_responses
 from tiers.api import PaidPlanOut, SpendOut, TierOut, member_tier_part
 
+from .selectors import segment_part
 from .services import (
     CustomerInput,
     LineInput,
@@ -106,7 +107,23 @@ class PointsOut(Schema):
     expiring: list[ExpiringOut]
 
 
+class RfmOut(Schema):
+    r: int = Field(description="Recency, 1-5 (5: most recent).")
+    f: int = Field(description="Frequency, 1-5.")
+    m: int = Field(description="Monetary, 1-5.")
+
+
+class SegmentOut(Schema):
+    lifecycle: str = Field(
+        examples=["active"], description="new, active, at_risk, dormant or churned"
+    )
+    rfm: RfmOut | None = Field(description="Null without an order in the last 365 days.")
+    computed_on: dt.date
+
+
 class MemberDetailOut(MemberOut):
+    referral_code: str
+    segment: SegmentOut | None = Field(description="From the nightly `segments` job.")
     tier: TierOut
     points: PointsOut
     paid_plan: PaidPlanOut | None
@@ -205,6 +222,8 @@ def members_get(request: HttpRequest, number: str) -> dict:
     return {
         **member_summary(member=member),
         **member_tier_part(member=member),
+        "referral_code": member.referral_code,
+        "segment": segment_part(member=member),
         "points": {
             "available": balance.available,
             "pending": balance.pending,

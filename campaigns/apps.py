@@ -8,7 +8,10 @@ class CampaignsConfig(AppConfig):
         from shop.shopify import TOPIC_ORDERS_CREATE, TOPIC_REFUNDS_CREATE
         from shop.webhooks import register_shopify_handler
 
+        from .segments import register_jobs
         from .shopify import order_from_shopify, refund_from_shopify
+
+        register_jobs()
 
         register_shopify_handler(TOPIC_ORDERS_CREATE, order_from_shopify)
         register_shopify_handler(TOPIC_REFUNDS_CREATE, refund_from_shopify)

@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from members.models import Member
 from shop.models import ApiKey, Order
@@ -99,3 +100,54 @@ class Campaign(models.Model):
     @property
     def out_of_budget(self) -> bool:
         return self.budget_points is not None and self.spent >= self.budget_points
+
+
+class MemberSegment(models.Model):
+    """A member's lifecycle stage and RFM scores, as the nightly `segments` job
+    found them on `computed_on` (campaigns.segments)."""
+
+    class Lifecycle(models.TextChoices):
+        NEW = "new", pgettext_lazy("lifecycle", "New")
+        ACTIVE = "active", pgettext_lazy("lifecycle", "Active")
+        AT_RISK = "at_risk", pgettext_lazy("lifecycle", "At risk")
+        DORMANT = "dormant", pgettext_lazy("lifecycle", "Dormant")
+        CHURNED = "churned", pgettext_lazy("lifecycle", "Churned")
+
+    member = models.OneToOneField(
+        Member, primary_key=True, on_delete=models.PROTECT, related_name="segment"
+    )
+    lifecycle = models.CharField(max_length=10, choices=Lifecycle.choices)
+    recency = models.SmallIntegerField(null=True, blank=True, help_text=_("1-5, 5 most recent"))
+    frequency = models.SmallIntegerField(null=True, blank=True, help_text=_("1-5"))
+    monetary = models.SmallIntegerField(null=True, blank=True, help_text=_("1-5"))
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    orders = models.IntegerField(default=0, help_text=_("orders in the last 365 days"))
+    spend_minor = models.BigIntegerField(default=0, help_text=_("net spend in the last 365 days"))
+    computed_on = models.DateField()
+
+    class Meta:
+        # Not indexed beyond the key: rewritten every night (see tiers' MemberTier).
+        verbose_name = _("member segment")
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.lifecycle}"
+
+
+class RfmBounds(models.Model):
+    """The RFM quintiles' upper bounds of one night, over every member who
+    ordered in the 365 days before it: the highest value of NTILE's tiles 1-4
+    for recency (the last order's time, ISO), frequency and monetary. Computed
+    once a night (by the first chunk of `segments`), so each chunk scores its
+    members against the whole programme."""
+
+    as_of = models.DateField(primary_key=True)
+    recency = models.JSONField()
+    frequency = models.JSONField()
+    monetary = models.JSONField()
+    members = models.IntegerField()
+
+    class Meta:
+        verbose_name_plural = "RFM bounds"
+
+    def __str__(self) -> str:
+        return f"RFM {self.as_of}"

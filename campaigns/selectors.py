@@ -11,7 +11,7 @@ from shop.money import currency_exponent
 from tiers.selectors import tier_status
 
 from .documents import Document, document_parse
-from .models import Campaign
+from .models import Campaign, MemberSegment
 from .rules import MemberFacts, Offer, OrderFacts, Programme, offer_for, order_offers, stack
 
 
@@ -31,12 +31,14 @@ def near_next_tier(*, spend_minor: int, next_threshold_minor: int | None) -> boo
 
 
 def member_facts(*, member: Member) -> MemberFacts:
-    """The member as targeting sees them now: tier, paid plan, whether they are
-    near the next tier."""
+    """The member as targeting sees them now: tier, lifecycle stage, paid plan,
+    whether they are near the next tier."""
     status = tier_status(member=member)
+    segment = MemberSegment.objects.filter(member=member).only("lifecycle").first()
     return MemberFacts(
         number=member.number,
         tier=status.tier.code,
+        lifecycle=segment.lifecycle if segment else None,
         paid_plan=status.subscription.plan.code if status.subscription else None,
         near_next_tier=near_next_tier(
             spend_minor=status.spend_minor,
@@ -75,3 +77,15 @@ def order_preview(*, document: Document, order: OrderFacts, member: MemberFacts)
         points=points,
         reason=reason,
     )
+
+
+def segment_part(*, member: Member) -> dict | None:
+    """The member's segment for the lookup: lifecycle and RFM scores as the
+    nightly job last found them (None before its first run)."""
+    segment = MemberSegment.objects.filter(member=member).first()
+    if segment is None:
+        return None
+    rfm = None
+    if segment.recency is not None:
+        rfm = {"r": segment.recency, "f": segment.frequency, "m": segment.monetary}
+    return {"lifecycle": segment.lifecycle, "rfm": rfm, "computed_on": segment.computed_on}
