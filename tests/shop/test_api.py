@@ -167,6 +167,8 @@ def test_get_member(api_client):
         "external_id": "C-9",
         "email": member.user.email,
         "status": "restricted",
+        "referral_code": member.referral_code,
+        "segment": None,
         "points": {"available": 0, "pending": 0, "expiring": []},
         "tier": {
             "code": "member",
