@@ -2,7 +2,6 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from members.models import Member
 from shop.models import ApiKey, Order
@@ -107,11 +106,11 @@ class MemberSegment(models.Model):
     found them on `computed_on` (campaigns.segments)."""
 
     class Lifecycle(models.TextChoices):
-        NEW = "new", pgettext_lazy("lifecycle", "New")
-        ACTIVE = "active", pgettext_lazy("lifecycle", "Active")
-        AT_RISK = "at_risk", pgettext_lazy("lifecycle", "At risk")
-        DORMANT = "dormant", pgettext_lazy("lifecycle", "Dormant")
-        CHURNED = "churned", pgettext_lazy("lifecycle", "Churned")
+        NEW = "new", _("New member")
+        ACTIVE = "active", _("Active buyer")
+        AT_RISK = "at_risk", _("At risk")
+        DORMANT = "dormant", _("Dormant")
+        CHURNED = "churned", _("Churned")
 
     member = models.OneToOneField(
         Member, primary_key=True, on_delete=models.PROTECT, related_name="segment"
@@ -151,3 +150,60 @@ class RfmBounds(models.Model):
 
     def __str__(self) -> str:
         return f"RFM {self.as_of}"
+
+
+class CampaignMemberSpend(models.Model):
+    """Points one member has had from a campaign with a per-member budget."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    points = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "member"], name="campaign_spend_once"),
+            models.CheckConstraint(condition=Q(points__gte=0), name="campaign_spend_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.member_id}: {self.points}"
+
+
+class CampaignGrant(models.Model):
+    """Points a campaign gave a member outside an order (a birthday, a challenge
+    met, a win-back offer, a referral), once per `period`: the year of a
+    birthday, the start of a dormancy, `once`."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="grants")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    period = models.CharField(max_length=120)
+    points = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "member", "period"], name="campaign_grant_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.member_id} {self.period}"
+
+
+class OrderCampaign(models.Model):
+    """A campaign applied to an order: its points (a ledger entry of their own,
+    which a refund takes back in proportion) and the member's A/B variant."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="campaigns")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="orders")
+    points = models.BigIntegerField()
+    variant = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "campaign"], name="order_campaign_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.campaign_id}: {self.points}"

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             name='MemberSegment',
             fields=[
                 ('member', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='segment', serialize=False, to='members.member')),
-                ('lifecycle', models.CharField(choices=[('new', 'New'), ('active', 'Active'), ('at_risk', 'At risk'), ('dormant', 'Dormant'), ('churned', 'Churned')], max_length=10)),
+                ('lifecycle', models.CharField(choices=[('new', 'New member'), ('active', 'Active buyer'), ('at_risk', 'At risk'), ('dormant', 'Dormant'), ('churned', 'Churned')], max_length=10)),
                 ('recency', models.SmallIntegerField(blank=True, help_text='1-5, 5 most recent', null=True)),
                 ('frequency', models.SmallIntegerField(blank=True, help_text='1-5', null=True)),
                 ('monetary', models.SmallIntegerField(blank=True, help_text='1-5', null=True)),

@@ -1,0 +1,110 @@
+"""What campaigns give: their budgets, taken by conditional updates in the
+transaction that gives the points, and the grants the nightly jobs and the
+referral programme make to members (a birthday gift, a challenge met, a
+win-back offer), each once per member and period.
+
+A budget holds under concurrency because it is never read and then written:
+the per-member counter is raised by an upsert that does nothing past the cap,
+the campaign's counter by an UPDATE guarded by its budget; a transaction that
+finds either full gives nothing from that campaign. The rows stay locked until
+the transaction ends, so two orders of the same campaign queue on them only
+when the campaign has a budget.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from members.models import Member
+from points.models import Entry
+from points.services import Source, points_earn
+
+from .documents import Document
+from .models import Campaign, CampaignGrant, CampaignMemberSpend
+
+
+def campaign_budget_take(
+    *, campaign_id: int, document: Document, member_id: int, points: int
+) -> bool:
+    """Take `points` from the campaign's budgets (per member, then in all) in the
+    current transaction; False, and nothing taken, when either cannot pay."""
+    per_member, total = document.budget.per_member, document.budget.points
+    if per_member is not None:
+        if points > per_member:
+            return False
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO campaigns_campaignmemberspend (campaign_id, member_id, points)
+                VALUES (%s, %s, %s)
+                ON CONFLICT (campaign_id, member_id) DO UPDATE
+                SET points = campaigns_campaignmemberspend.points + excluded.points
+                WHERE campaigns_campaignmemberspend.points + excluded.points <= %s
+                """,
+                [campaign_id, member_id, points, per_member],
+            )
+            if cursor.rowcount != 1:
+                return False
+    if total is None:
+        return True
+    taken = (
+        Campaign.objects.filter(pk=campaign_id)
+        .filter(Q(budget_points__isnull=True) | Q(spent__lte=F("budget_points") - points))
+        .update(spent=F("spent") + points)
+    )
+    if taken:
+        return True
+    if per_member is not None:
+        CampaignMemberSpend.objects.filter(campaign_id=campaign_id, member_id=member_id).update(
+            points=F("points") - points
+        )
+    return False
+
+
+@dataclass(frozen=True)
+class Grant:
+    member: Member
+    period: str
+    points: int
+    effective_at: dt.datetime | None = None
+
+
+def campaign_grant(*, campaign_id: int, document: Document, grant: Grant) -> bool:
+    """Give one member the campaign's points for `period`, once: the grant row
+    (unique per campaign, member and period), the budget and the ledger entry
+    (its key unique per member) in one transaction. False when the member had
+    it already or the budget cannot pay."""
+    try:
+        with transaction.atomic():
+            CampaignGrant.objects.create(
+                campaign_id=campaign_id,
+                member=grant.member,
+                period=grant.period,
+                points=grant.points,
+                created_at=timezone.now(),
+            )
+            if not campaign_budget_take(
+                campaign_id=campaign_id,
+                document=document,
+                member_id=grant.member.pk,
+                points=grant.points,
+            ):
+                raise _NoBudget
+            points_earn(
+                member=grant.member,
+                points=grant.points,
+                source=Source(Entry.Source.CAMPAIGN, document.code),
+                key=f"campaign:{document.code}:{grant.period}",
+                effective_at=grant.effective_at,
+                reason=document.kind,
+            )
+    except (IntegrityError, _NoBudget):
+        return False
+    return True
+
+
+class _NoBudget(Exception):
+    pass

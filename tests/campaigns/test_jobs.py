@@ -1,0 +1,145 @@
+"""The campaign jobs of the night: birthdays, challenges, win-back."""
+
+import datetime as dt
+
+import pytest
+
+from batch.services import program_midnight
+from campaigns.catalogue import campaign_save
+from campaigns.documents import document_parse
+from campaigns.jobs import birthday_days
+from campaigns.models import Campaign, CampaignGrant
+from campaigns.rules import campaign_variant
+from points.models import Entry
+from tests.campaigns.documents import campaign_doc
+from tests.factories import MemberFactory, OrderFactory, ledger_is_clean
+from tests.tiers.helpers import night
+
+pytestmark = pytest.mark.django_db
+SECOND = dt.timedelta(seconds=1)
+
+
+def _campaign(kind, **fields):
+    return campaign_save(document=document_parse(campaign_doc(kind, **fields)))
+
+
+def _campaign_points(member):
+    return sum(
+        Entry.objects.filter(member=member, source_type=Entry.Source.CAMPAIGN).values_list(
+            "amount", flat=True
+        )
+    )
+
+
+def _birthday_member(birthday, set_days_before, as_of):
+    return MemberFactory(
+        birthday=birthday,
+        birthday_set_at=program_midnight(as_of - dt.timedelta(days=set_days_before)),
+    )
+
+
+def test_birthdays_pay_once_a_year_even_run_twice_the_same_day():
+    _campaign("birthday")  # 500 points
+    as_of = dt.date(2026, 5, 17)
+    member = _birthday_member(dt.date(1990, 5, 17), 30, as_of)
+    other = _birthday_member(dt.date(1990, 5, 18), 30, as_of)
+
+    first = night("birthdays", as_of)
+    due_again = Campaign.objects.get().grants.filter(member=member).count()
+    again = night("birthdays", as_of, chunk_size=1)
+
+    assert first.counts["birthday_gifts"] == 1
+    assert due_again == 1
+    assert again.counts.get("birthday_gifts", 0) == 0
+    assert (_campaign_points(member), _campaign_points(other)) == (500, 0)
+    night("birthdays", dt.date(2027, 5, 17))
+    assert _campaign_points(member) == 1000
+    assert ledger_is_clean()
+
+
+def test_a_birthday_must_have_been_on_file_for_30_days():
+    _campaign("birthday")
+    as_of = dt.date(2026, 5, 17)
+    on_file = _birthday_member(dt.date(1990, 5, 17), 30, as_of)
+    too_recent = _birthday_member(dt.date(1991, 5, 17), 29, as_of)
+
+    night("birthdays", as_of)
+
+    assert (_campaign_points(on_file), _campaign_points(too_recent)) == (500, 0)
+
+
+def test_29_february_is_celebrated_on_28_february_in_other_years():
+    assert birthday_days(dt.date(2027, 2, 28)) == [(2, 28), (2, 29)]
+    assert birthday_days(dt.date(2028, 2, 28)) == [(2, 28)]
+    assert birthday_days(dt.date(2028, 2, 29)) == [(2, 29)]
+    _campaign("birthday")
+    leapling = _birthday_member(dt.date(2000, 2, 29), 400, dt.date(2027, 2, 28))
+
+    night("birthdays", dt.date(2027, 2, 28))
+    night("birthdays", dt.date(2028, 2, 28))
+    assert _campaign_points(leapling) == 500
+    night("birthdays", dt.date(2028, 2, 29))
+    assert _campaign_points(leapling) == 1000
+
+
+def test_birthday_targeting_the_ab_control_and_the_budget():
+    as_of = dt.date(2026, 5, 17)
+    members = [_birthday_member(dt.date(1990, 5, 17), 40, as_of) for _ in range(30)]
+    campaign = _campaign(
+        "birthday",
+        budget={"points": 2500},
+        ab={"variants": {"A": 1, "B": 1}, "control": "A"},
+    )
+    document = document_parse(campaign.document)
+    treated = [m for m in members if campaign_variant(document, m.number) == "B"]
+    assert len(treated) > 5
+
+    night("birthdays", as_of)
+
+    paid = [m for m in members if _campaign_points(m)]
+    assert len(paid) == 5  # 5 x 500 = the budget
+    assert set(paid) <= set(treated)
+    assert Campaign.objects.get().spent == 2500
+
+
+def test_a_challenge_met_pays_once():
+    _campaign(
+        "challenge",
+        challenge={"orders": 2, "spend": "300.00", "within_days": 30},
+    )  # 400 points
+    as_of = dt.date(2026, 6, 1)
+    met, short = MemberFactory(), MemberFactory()
+    for member, total in ((met, 20_000), (short, 10_000)):
+        for days in (3, 20):
+            OrderFactory(
+                member=member,
+                total_minor=total,
+                placed_at=program_midnight(as_of - dt.timedelta(days=days)),
+            )
+    OrderFactory(member=short, placed_at=program_midnight(as_of - dt.timedelta(days=31)))
+
+    night("challenges", as_of)
+    night("challenges", as_of + dt.timedelta(days=1))
+
+    assert (_campaign_points(met), _campaign_points(short)) == (400, 0)
+
+
+def test_win_back_offers_once_per_dormancy():
+    _campaign("win_back")  # after 90 days, 300 points
+    as_of = dt.date(2026, 6, 1)
+    member = MemberFactory()
+    OrderFactory(member=member, placed_at=program_midnight(as_of - dt.timedelta(days=90)) - SECOND)
+    awake = MemberFactory()
+    OrderFactory(member=awake, placed_at=program_midnight(as_of - dt.timedelta(days=90)))
+
+    night("win_back", as_of)
+    assert (_campaign_points(member), _campaign_points(awake)) == (300, 0)
+    night("win_back", as_of + dt.timedelta(days=5))
+    assert (_campaign_points(member), _campaign_points(awake)) == (300, 300)
+
+    later = as_of + dt.timedelta(days=200)
+    OrderFactory(member=member, placed_at=program_midnight(later - dt.timedelta(days=95)))
+    night("win_back", later)
+
+    assert _campaign_points(member) == 600
+    assert CampaignGrant.objects.filter(member=member).count() == 2
