@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from rewards.models import Reward
+
 from .documents import Document, DocumentErrors, document_dump, document_parse
 from .models import Campaign
 
@@ -78,12 +80,23 @@ def _budget_errors(document: Document, spent: int) -> list[tuple[str, str]]:
     return []
 
 
+def _reward_errors(document: Document) -> list[tuple[str, str]]:
+    """A gift of a reward must name a reward that issues a coupon."""
+    code = getattr(getattr(document, "reward", None), "reward", None)
+    if code is None:
+        return []
+    kinds = [Reward.Kind.COUPON, Reward.Kind.VOUCHER]
+    if not Reward.objects.filter(code=code, kind__in=kinds).exists():
+        return [("reward.reward", f"no coupon or voucher reward has the code {code!r}")]
+    return []
+
+
 def campaign_check(*, data: object, instance: Campaign | None = None) -> Document:
     """The document `data` validated for saving as a new campaign, or over
     `instance`: its code may not be another campaign's, its budget not below
     what it has given. Raises DocumentErrors."""
     document = document_parse(data)
-    errors = []
+    errors = _reward_errors(document)
     clash = Campaign.objects.filter(code=document.code)
     if instance is not None:
         clash = clash.exclude(pk=instance.pk)
@@ -126,6 +139,7 @@ def campaigns_import(*, documents: object) -> ImportResult:
         except DocumentErrors as error:
             errors += [(f"[{index}].{path}", message) for path, message in error.errors]
             continue
+        errors += [(f"[{index}].{path}", message) for path, message in _reward_errors(document)]
         if document.code in seen:
             errors.append((f"[{index}].code", f"also the code of [{seen[document.code]}]"))
         seen[document.code] = index

@@ -18,9 +18,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from batch.services import program_today
 from members.models import Member
 from points.models import Entry
 from points.services import Source, points_earn
+from rewards.models import Coupon, Reward
+from rewards.services.coupons import coupon_create
+from rewards.services.rewards import reward_coupon_spec
 
 from .documents import Document
 from .models import Campaign, CampaignGrant, CampaignMemberSpend
@@ -66,17 +70,33 @@ def campaign_budget_take(
 
 @dataclass(frozen=True)
 class Grant:
+    """Points, or a coupon of a catalogue reward (`reward`, a code), for a member
+    and period."""
+
     member: Member
     period: str
-    points: int
+    points: int = 0
+    reward: str | None = None
     effective_at: dt.datetime | None = None
 
 
+def _coupon_give(document: Document, grant: Grant) -> None:
+    """The coupon the reward `grant.reward` issues, owned by the member: a gift
+    of the campaign, costing no points."""
+    reward = Reward.objects.get(code=grant.reward)
+    coupon_create(
+        spec=reward_coupon_spec(reward=reward, issued_on=program_today()),
+        source=Coupon.Source.CAMPAIGN,
+        source_ref=f"{document.code}:{grant.period}"[:100],
+        owner=grant.member,
+    )
+
+
 def campaign_grant(*, campaign_id: int, document: Document, grant: Grant) -> bool:
-    """Give one member the campaign's points for `period`, once: the grant row
-    (unique per campaign, member and period), the budget and the ledger entry
-    (its key unique per member) in one transaction. False when the member had
-    it already or the budget cannot pay."""
+    """Give one member the campaign's points (or reward's coupon) for `period`,
+    once: the grant row (unique per campaign, member and period), the budget and
+    the ledger entry (its key unique per member) or the coupon in one
+    transaction. False when the member had it already or the budget cannot pay."""
     try:
         with transaction.atomic():
             CampaignGrant.objects.create(
@@ -86,6 +106,9 @@ def campaign_grant(*, campaign_id: int, document: Document, grant: Grant) -> boo
                 points=grant.points,
                 created_at=timezone.now(),
             )
+            if grant.reward is not None:
+                _coupon_give(document, grant)
+                return True
             if not campaign_budget_take(
                 campaign_id=campaign_id,
                 document=document,

@@ -90,7 +90,8 @@ def _grant_all(
     document: Common,
     members: QuerySet[Member],
     period: Callable[[Member], str],
-    points: int,
+    points: int = 0,
+    reward: str | None = None,
 ) -> int:
     """Grant each member the campaign's points for their period, but the control
     variant of an A/B test and, for a sprint, those not near the next tier."""
@@ -102,13 +103,9 @@ def _grant_all(
             continue
         if sprinting is not None and member.pk not in sprinting:
             continue
-        grant = Grant(member=member, period=period(member), points=points)
+        grant = Grant(member=member, period=period(member), points=points, reward=reward)
         granted += campaign_grant(campaign_id=campaign_id, document=document, grant=grant)
     return granted
-
-
-def _gift_points(document: Birthday | WinBack) -> int | None:
-    return document.reward.points
 
 
 def birthday_days(as_of: dt.date) -> list[tuple[int, int]]:
@@ -133,14 +130,14 @@ def birthdays(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         on_the_day |= Q(birthday__month=month, birthday__day=day)
     granted, year = 0, str(as_of.year)
     for campaign_id, document in _campaigns(Campaign.Kind.BIRTHDAY, Birthday, midnight):
-        points = _gift_points(document)
-        if points is None:
-            continue
         members = Member.objects.filter(
             on_the_day, pk__range=(first_id, last_id), birthday_set_at__lte=on_file_by
         )
         members = _not_granted(_targeted(members, document, midnight), campaign_id, year)
-        granted += _grant_all(campaign_id, document, members, lambda _m: year, points)
+        gift = document.reward
+        granted += _grant_all(
+            campaign_id, document, members, lambda _m: year, gift.points or 0, gift.reward
+        )
     return {"birthday_gifts": granted}
 
 
@@ -188,9 +185,6 @@ def win_back(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     midnight = program_midnight(as_of)
     granted = 0
     for campaign_id, document in _campaigns(Campaign.Kind.WIN_BACK, WinBack, midnight):
-        points = _gift_points(document)
-        if points is None:
-            continue
         dormant_since = program_midnight(as_of - dt.timedelta(days=document.win_back.dormant_days))
         offered = CampaignGrant.objects.filter(
             campaign_id=campaign_id, member=OuterRef("pk"), created_at__gt=OuterRef("last")
@@ -205,7 +199,10 @@ def win_back(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
             .exclude(Exists(offered))
         )
         members = _targeted(members, document, midnight)
-        granted += _grant_all(campaign_id, document, members, _dormancy, points)
+        gift = document.reward
+        granted += _grant_all(
+            campaign_id, document, members, _dormancy, gift.points or 0, gift.reward
+        )
     return {"win_back_offers": granted}
 
 

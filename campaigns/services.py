@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
-from batch.services import program_zone
+from batch.services import program_today, program_zone
 from members.models import Member
 from members.services import member_enrol
 from points.errors import MemberInactive
 from points.models import Entry
-from points.services import Source, lock_account, points_earn, points_reverse
+from points.services import Source, lock_account, points_earn
 from rewards.services.coupons import coupon_uses_release_for_order, coupons_consume_for_order
 from shop.errors import Conflict, DomainError, Invalid, NotFound
 from shop.models import ApiKey, Order, OrderLine, Refund, RefundLine, ShopifyShop
@@ -29,6 +29,8 @@ from tiers.services import EarnRate, PlanLine, plans_refund, tier_order_apply
 
 from .metrics import orders_count
 from .models import Event, OrderPoints
+from .orders import order_campaigns_apply, order_refund_reverse, refund_entries
+from .rules import LineFacts
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
@@ -140,6 +142,12 @@ def _check_order(data: OrderInput) -> None:
         )
 
 
+def _line_facts(lines: list[LineInput]) -> list[LineFacts]:
+    return [
+        LineFacts(sku=ln.sku, category=ln.category, amount_minor=ln.amount_minor) for ln in lines
+    ]
+
+
 def _plan_lines(lines: list[LineInput]) -> list[PlanLine]:
     return [PlanLine(sku=line.sku, quantity=line.quantity) for line in lines]
 
@@ -235,6 +243,19 @@ def order_record(
                     available_from=pending_until,
                     effective_at=data.placed_at,
                 )
+            if member.status == Member.Status.ACTIVE:
+                applied = order_campaigns_apply(
+                    order=order,
+                    member=member,
+                    lines=_line_facts(data.lines),
+                    rate_rules=rate.rules,
+                    available_from=pending_until,
+                    today=program_today(),
+                )
+                earning = Earning(
+                    points=earning.points + sum(a.points for a in applied),
+                    rules=[*earning.rules, *(a.code for a in applied)],
+                )
             earning_row = OrderPoints.objects.create(
                 order=order,
                 points=earning.points,
@@ -262,10 +283,12 @@ def _refund_replay(refund_id: str, order_id: str, fingerprint: str) -> RefundRes
         return None
     if refund.fingerprint != fingerprint or refund.order.order_id != order_id:
         raise _conflict(f"Refund {refund_id}")
-    entry = Entry.objects.filter(
-        member_id=refund.order.member_id, idempotency_key=f"refund:{refund_id}"
-    ).first()
-    reversed_points = -(entry.amount + entry.pending_change) if entry else 0
+    reversed_points = -(
+        Entry.objects.filter(refund_entries(refund_id), member_id=refund.order.member_id).aggregate(
+            total=Sum(F("amount") + F("pending_change"))
+        )["total"]
+        or 0
+    )
     return RefundResult(refund_id=refund_id, order_id=order_id, points_reversed=reversed_points)
 
 
@@ -325,18 +348,12 @@ def refund_record(
             if fully_refunded:
                 coupon_uses_release_for_order(order_id=order_id)
             plans_refund(order=order, lines=None if fully_refunded else _plan_lines(lines))
-            earned = OrderPoints.objects.get(order=order).points
-            total = order.total_minor or 1
-            points = earned * (refunded + amount_minor) // total - earned * refunded // total
-            if points:
-                points_reverse(
-                    member=order.member,
-                    of_source=Source(Entry.Source.ORDER, order_id),
-                    points=points,
-                    source=Source(Entry.Source.REFUND, refund_id),
-                    key=f"refund:{refund_id}",
-                    reason=f"refund of order {order_id}",
-                )
+            points = order_refund_reverse(
+                order=order,
+                refund_id=refund_id,
+                refunded_before=refunded,
+                amount_minor=amount_minor,
+            )
     except IntegrityError:
         if (earlier := _refund_replay(refund_id, order_id, fingerprint)) is not None:
             return earlier, False

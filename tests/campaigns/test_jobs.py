@@ -5,14 +5,16 @@ import datetime as dt
 import pytest
 
 from batch.services import program_midnight
-from campaigns.catalogue import campaign_save
-from campaigns.documents import document_parse
+from campaigns.catalogue import campaign_check, campaign_save
+from campaigns.documents import DocumentErrors, document_parse
 from campaigns.jobs import birthday_days
 from campaigns.models import Campaign, CampaignGrant
 from campaigns.rules import campaign_variant
 from points.models import Entry
+from rewards.models import Coupon
 from tests.campaigns.documents import campaign_doc
 from tests.factories import MemberFactory, OrderFactory, ledger_is_clean
+from tests.rewards.conftest import make_reward
 from tests.tiers.helpers import night
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +145,20 @@ def test_win_back_offers_once_per_dormancy():
 
     assert _campaign_points(member) == 600
     assert CampaignGrant.objects.filter(member=member).count() == 2
+
+
+def test_a_birthday_gift_may_be_a_rewards_coupon_and_the_reward_must_exist():
+    data = campaign_doc("birthday", reward={"reward": "cake"})
+    with pytest.raises(DocumentErrors, match=r"reward\.reward: no coupon or voucher reward"):
+        campaign_check(data=data)
+    make_reward(code="cake")
+    campaign_save(document=campaign_check(data=data))
+    as_of = dt.date(2026, 5, 17)
+    member = _birthday_member(dt.date(1990, 5, 17), 30, as_of)
+
+    night("birthdays", as_of)
+    night("birthdays", as_of, chunk_size=1)
+
+    coupon = Coupon.objects.get(owner=member)
+    assert (coupon.source, coupon.source_ref) == ("campaign", "test-birthday:2026")
+    assert _campaign_points(member) == 0
