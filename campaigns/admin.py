@@ -9,7 +9,7 @@ from members.admin import ReadOnlyAdmin
 
 from .catalogue import campaign_save
 from .forms import CampaignForm
-from .models import Campaign, MemberSegment, RfmBounds
+from .models import Campaign, MemberSegment, Referral, RfmBounds
 
 
 @admin.register(Campaign)
@@ -82,3 +82,13 @@ class MemberSegmentAdmin(ReadOnlyAdmin):
 class RfmBoundsAdmin(ReadOnlyAdmin):
     list_display = ["as_of", "members", "recency", "frequency", "monetary"]
     ordering = ["-as_of"]
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyAdmin):
+    list_display = ["referee", "referrer", "status", "reason", "created_at", "decided_on"]
+    list_filter = ["status", "reason"]
+    search_fields = ["=referee__number", "=referrer__number"]
+    list_select_related = ["referee", "referrer"]
+    show_full_result_count = False
+    ordering = ["-created_at"]

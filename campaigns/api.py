@@ -8,15 +8,16 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from members.selectors import member_summary
+from members.selectors import MemberSummary, member_summary
 from points.api import member_or_404
 from points.selectors import balance_get, points_expiring
-from shop.api import MemberOut
+from shop.api import MemberEnrolIn, MemberOut
 from shop.idempotency import fingerprint
 from shop.money import currency_exponent, parse_amount
 from shop.schemas import TEXT, Amount, Currency, StrictSchema, error_responses
 from tiers.api import PaidPlanOut, SpendOut, TierOut, member_tier_part
 
+from .referrals import member_enrol_referred
 from .selectors import segment_part
 from .services import (
     CustomerInput,
@@ -119,6 +120,28 @@ class SegmentOut(Schema):
     )
     rfm: RfmOut | None = Field(description="Null without an order in the last 365 days.")
     computed_on: dt.date
+
+
+class MemberEnrolReferredIn(MemberEnrolIn):
+    referral_code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=12,
+        pattern=TEXT,
+        description="The referrer's code (their /r/{code} link): both are credited after "
+        "this member's first order's points are released.",
+    )
+
+
+@router.post(
+    "/members",
+    response={200: MemberOut, 201: MemberOut, **error_responses(400, 404, 422)},
+    summary="Enrol a member, or find the one the shop's customer already is",
+    tags=["members"],
+)
+def members_enrol(request: HttpRequest, body: MemberEnrolReferredIn) -> Status[MemberSummary]:
+    member, created = member_enrol_referred(**body.model_dump())
+    return Status(201 if created else 200, member_summary(member=member))
 
 
 class MemberDetailOut(MemberOut):

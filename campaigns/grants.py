@@ -96,7 +96,10 @@ def campaign_grant(*, campaign_id: int, document: Document, grant: Grant) -> boo
     """Give one member the campaign's points (or reward's coupon) for `period`,
     once: the grant row (unique per campaign, member and period), the budget and
     the ledger entry (its key unique per member) or the coupon in one
-    transaction. False when the member had it already or the budget cannot pay."""
+    transaction. False when the member had it already, cannot earn (not active)
+    or the budget cannot pay."""
+    if grant.member.status != Member.Status.ACTIVE:
+        return False
     try:
         with transaction.atomic():
             CampaignGrant.objects.create(

@@ -34,7 +34,7 @@ BIRTHDAY_ON_FILE_DAYS = 30
 D = TypeVar("D", bound=Common)
 
 
-def _campaigns(kind: str, model: type[D], at: dt.datetime) -> list[tuple[int, D]]:
+def campaigns_in_window(kind: str, model: type[D], at: dt.datetime) -> list[tuple[int, D]]:
     """The active campaigns of `kind` (documents of class `model`), in their
     window at `at`."""
     rows = Campaign.objects.filter(active=True, kind=kind).values_list("id", "document")
@@ -129,7 +129,7 @@ def birthdays(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     for month, day in birthday_days(as_of):
         on_the_day |= Q(birthday__month=month, birthday__day=day)
     granted, year = 0, str(as_of.year)
-    for campaign_id, document in _campaigns(Campaign.Kind.BIRTHDAY, Birthday, midnight):
+    for campaign_id, document in campaigns_in_window(Campaign.Kind.BIRTHDAY, Birthday, midnight):
         members = Member.objects.filter(
             on_the_day, pk__range=(first_id, last_id), birthday_set_at__lte=on_file_by
         )
@@ -147,7 +147,7 @@ def challenges(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     get its points, once."""
     midnight = program_midnight(as_of)
     granted = 0
-    for campaign_id, document in _campaigns(Campaign.Kind.CHALLENGE, Challenge, midnight):
+    for campaign_id, document in campaigns_in_window(Campaign.Kind.CHALLENGE, Challenge, midnight):
         terms = document.challenge
         since = program_midnight(as_of - dt.timedelta(days=terms.within_days))
         if document.starts_at is not None:
@@ -184,7 +184,7 @@ def win_back(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     offer, once per dormancy (a new order and a new dormancy: a new offer)."""
     midnight = program_midnight(as_of)
     granted = 0
-    for campaign_id, document in _campaigns(Campaign.Kind.WIN_BACK, WinBack, midnight):
+    for campaign_id, document in campaigns_in_window(Campaign.Kind.WIN_BACK, WinBack, midnight):
         dormant_since = program_midnight(as_of - dt.timedelta(days=document.win_back.dormant_days))
         offered = CampaignGrant.objects.filter(
             campaign_id=campaign_id, member=OuterRef("pk"), created_at__gt=OuterRef("last")

@@ -207,3 +207,29 @@ class OrderCampaign(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}/{self.campaign_id}: {self.points}"
+
+
+class Referral(models.Model):
+    """A member who joined through another's referral code. Both are credited
+    (by the `referrals` job) once the referee's first order's points are
+    released; a self-referral, or a first order refunded in full, pays nothing."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the first order")
+        CREDITED = "credited", _("Credited")
+        REFUSED = "refused", _("Refused")
+
+    referee = models.OneToOneField(
+        Member, primary_key=True, on_delete=models.PROTECT, related_name="referred_by"
+    )
+    referrer = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="referrals")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=30, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "referee"], name="referral_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.referrer_id} -> {self.referee_id}"

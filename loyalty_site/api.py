@@ -20,7 +20,6 @@ from ninja.security import HttpBearer
 from campaigns.api import router as campaigns_router
 from points.api import router as points_router
 from rewards.api import router as rewards_router
-from shop.api import router as members_router
 from shop.errors import DomainError, error_body, http_status, validation_error_fields
 from shop.models import ApiKey
 from shop.services import api_key_authenticate
@@ -63,7 +62,6 @@ api = NinjaAPI(
     auth=ApiKeyBearer(),
     parser=StrictJsonParser(),
 )
-api.add_router("", members_router)
 api.add_router("", points_router)
 api.add_router("", rewards_router)
 api.add_router("", campaigns_router)

@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("shop.urls")),
     path("", include("points.urls")),
     path("", include("tiers.urls")),
+    path("", include("campaigns.urls")),
 ]

@@ -1,19 +1,13 @@
-"""The shop API's enrolment: enrol a customer, or find the member they already are."""
+"""The shop API's member schemas: the enrolment's input (campaigns.api answers it, with
+the referral code) and the member's summary."""
 
 from typing import Literal
 
 from django.conf import settings
-from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from members.selectors import MemberSummary, member_summary
-from members.services import member_enrol
-
-from .schemas import TEXT, Email, StrictSchema, error_responses
-
-router = Router(tags=["members"])
-
+from .schemas import TEXT, Email, StrictSchema
 
 LanguageCode = Literal[("", *(code for code, _name in settings.LANGUAGES))]  # type: ignore[valid-type]
 
@@ -47,13 +41,3 @@ class MemberOut(Schema):
     external_id: str | None
     email: str | None
     status: str = Field(examples=["active"])
-
-
-@router.post(
-    "/members",
-    response={200: MemberOut, 201: MemberOut, **error_responses(400, 422)},
-    summary="Enrol a member, or find the one the shop's customer already is",
-)
-def members_enrol(request: HttpRequest, body: MemberEnrolIn) -> Status[MemberSummary]:
-    member, created = member_enrol(**body.model_dump())
-    return Status(201 if created else 200, member_summary(member=member))

@@ -97,6 +97,10 @@ def test_the_list_says_when_a_campaign_is_out_of_budget(staff_client):
     assert "out of budget: 100 of 100 given" in response.content.decode()
 
 
-def test_segments_and_rfm_bounds_pages_render(staff_client):
-    for name in ("campaigns_membersegment_changelist", "campaigns_rfmbounds_changelist"):
+def test_segments_rfm_bounds_and_referrals_pages_render(staff_client):
+    for name in (
+        "campaigns_membersegment_changelist",
+        "campaigns_rfmbounds_changelist",
+        "campaigns_referral_changelist",
+    ):
         assert staff_client.get(reverse(f"admin:{name}")).status_code == 200
