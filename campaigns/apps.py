@@ -5,7 +5,7 @@ class CampaignsConfig(AppConfig):
     name = "campaigns"
 
     def ready(self) -> None:
-        from allauth.account.signals import user_signed_up
+        from allauth.account.signals import email_confirmed, user_signed_up
 
         from shop.shopify import TOPIC_ORDERS_CREATE, TOPIC_REFUNDS_CREATE
         from shop.webhooks import register_shopify_handler
@@ -20,6 +20,7 @@ class CampaignsConfig(AppConfig):
         register_referrals()
 
         user_signed_up.connect(_signed_up, dispatch_uid="campaigns.referral_on_signup")
+        email_confirmed.connect(_email_confirmed, dispatch_uid="campaigns.signup_bonus")
         register_shopify_handler(TOPIC_ORDERS_CREATE, order_from_shopify)
         register_shopify_handler(TOPIC_REFUNDS_CREATE, refund_from_shopify)
 
@@ -28,3 +29,17 @@ def _signed_up(sender: object, request: object, user: object, **kwargs: object) 
     from .referrals import referral_on_signup
 
     referral_on_signup(request=request, user=user)  # type: ignore[arg-type]
+
+
+def _email_confirmed(
+    sender: object, request: object, email_address: object, **kwargs: object
+) -> None:
+    from django.utils import timezone
+
+    from members.models import Member
+
+    from .grants import signup_bonus_grant
+
+    member = Member.objects.filter(user_id=email_address.user_id).first()
+    if member is not None and email_address.primary:
+        signup_bonus_grant(member=member, at=timezone.now())

@@ -26,8 +26,10 @@ from rewards.models import Coupon, Reward
 from rewards.services.coupons import coupon_create
 from rewards.services.rewards import reward_coupon_spec
 
-from .documents import Document
+from .documents import Document, Signup, document_parse
 from .models import Campaign, CampaignGrant, CampaignMemberSpend
+from .rules import MemberFacts, in_control, in_window, targeted
+from .selectors import member_facts
 
 
 def campaign_budget_take(
@@ -134,3 +136,24 @@ def campaign_grant(*, campaign_id: int, document: Document, grant: Grant) -> boo
 
 class _NoBudget(Exception):
     pass
+
+
+def signup_bonus_grant(*, member: Member, at: dt.datetime) -> int:
+    """A member whose e-mail is verified gets each active `signup` campaign's
+    points that targets them, once. Returns the points given."""
+    campaigns = Campaign.objects.filter(active=True, kind=Campaign.Kind.SIGNUP)
+    given = 0
+    facts: MemberFacts | None = None
+    for campaign in campaigns:
+        document = document_parse(campaign.document)
+        if not isinstance(document, Signup) or not in_window(document, at):
+            continue
+        facts = facts or member_facts(member=member)
+        if not targeted(document, facts) or in_control(document, facts):
+            continue
+        points = document.reward.points
+        grant = Grant(member=member, period="once", points=points)
+        given += (
+            points if campaign_grant(campaign_id=campaign.pk, document=document, grant=grant) else 0
+        )
+    return given
