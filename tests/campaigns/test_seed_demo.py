@@ -1,6 +1,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from campaigns.models import Campaign
 from members.models import Member, User
 from points.models import Entry
 from points.selectors import balance_get
@@ -28,6 +29,7 @@ def test_seed_demo_is_idempotent_and_gives_the_demo_member_a_history(capsys, set
     assert MemberTier.objects.get(member=member).tier.code == "silver"
     assert TierChange.objects.filter(member=member, reason="upgrade").count() == 1
     assert PaidPlan.objects.filter(code="plus").count() == 1
+    assert set(Campaign.objects.values_list("kind", flat=True)) == set(Campaign.Kind.values)
     assert ledger_is_clean()
 
 

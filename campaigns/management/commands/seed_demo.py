@@ -12,6 +12,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.catalogue import campaign_save
+from campaigns.defaults import DEMO_CAMPAIGNS
+from campaigns.documents import document_parse
+from campaigns.models import Campaign
 from campaigns.services import LineInput, OrderInput, order_record
 from members.models import Member, User
 from members.services import member_create, member_mark_verified
@@ -83,6 +87,9 @@ class Command(BaseCommand):
         member_mark_verified(member=member)
         PaidPlan.objects.get_or_create(code=DEMO_PLAN["code"], defaults=DEMO_PLAN)
         self._history(member)
+        for data in DEMO_CAMPAIGNS:
+            if not Campaign.objects.filter(code=data["code"]).exists():
+                campaign_save(document=document_parse(data))
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Staff (admin at /admin/): {ADMIN_EMAIL} / {ADMIN_PASSWORD}")
