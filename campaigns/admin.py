@@ -2,11 +2,16 @@
 campaigns_import), with a preview of what a sample order would earn."""
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 from members.admin import ReadOnlyAdmin
 
+from .abtest import ab_results
 from .catalogue import campaign_save
 from .forms import CampaignForm
 from .models import Campaign, MemberSegment, Referral, RfmBounds
@@ -44,6 +49,27 @@ class CampaignAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    def get_urls(self) -> list[URLPattern]:
+        results = path(
+            "<int:campaign_id>/results/",
+            self.admin_site.admin_view(self.results_view),
+            name="campaigns_campaign_results",
+        )
+        return [results, *super().get_urls()]
+
+    def results_view(self, request: HttpRequest, campaign_id: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "campaign": campaign,
+            "title": _("A/B results: %(name)s") % {"name": campaign.name},
+            "variants": ab_results(campaign=campaign),
+        }
+        return TemplateResponse(request, "admin/campaigns/campaign/results.html", context)
 
     @admin.display(description=_("budget"))
     def budget(self, obj: Campaign) -> str:

@@ -42,7 +42,9 @@ def campaigns_in_window(kind: str, model: type[D], at: dt.datetime) -> list[tupl
     return [(pk, d) for pk, d in documents if isinstance(d, model) and in_window(d, at)]
 
 
-def _targeted(members: QuerySet[Member], document: Common, at: dt.datetime) -> QuerySet[Member]:
+def targeted_members(
+    members: QuerySet[Member], document: Common, at: dt.datetime
+) -> QuerySet[Member]:
     """The members the campaign's target names (tiers, lifecycle, paid plan),
     active ones only."""
     target = document.target
@@ -133,7 +135,7 @@ def birthdays(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         members = Member.objects.filter(
             on_the_day, pk__range=(first_id, last_id), birthday_set_at__lte=on_file_by
         )
-        members = _not_granted(_targeted(members, document, midnight), campaign_id, year)
+        members = _not_granted(targeted_members(members, document, midnight), campaign_id, year)
         gift = document.reward
         granted += _grant_all(
             campaign_id, document, members, lambda _m: year, gift.points or 0, gift.reward
@@ -168,7 +170,7 @@ def challenges(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         if terms.spend_minor is not None:
             met = met.filter(spend__gte=terms.spend_minor)
         members = Member.objects.filter(pk__in=met.values("member_id"))
-        members = _not_granted(_targeted(members, document, midnight), campaign_id, "once")
+        members = _not_granted(targeted_members(members, document, midnight), campaign_id, "once")
         points = document.reward.points
         granted += _grant_all(campaign_id, document, members, lambda _m: "once", points)
     return {"challenges_met": granted}
@@ -198,7 +200,7 @@ def win_back(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
             .filter(last__lt=dormant_since)
             .exclude(Exists(offered))
         )
-        members = _targeted(members, document, midnight)
+        members = targeted_members(members, document, midnight)
         gift = document.reward
         granted += _grant_all(
             campaign_id, document, members, _dormancy, gift.points or 0, gift.reward

@@ -166,4 +166,4 @@ def referrals(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
 
 
 def register_jobs() -> None:
-    register(Job("referrals", 15, referrals, "referrals credited once the first order is released"))
+    register(Job("referrals", 35, referrals, "referrals credited once the first order is released"))
