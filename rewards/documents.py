@@ -17,13 +17,13 @@ from .services.coupons import CouponSpec
 MAX_VALID_DAYS = 3650
 
 
-def _minor(text: str | None) -> int | None:
+def _minor(text: str | None, name: str) -> int | None:
     if text is None:
         return None
     try:
         return parse_amount(text, settings.PROGRAM_CURRENCY)
     except MoneyError as error:
-        raise ValueError(error.message) from None
+        raise ValueError(f"`{name}`: {error.message}") from None
 
 
 def money_text(minor: int | None) -> str | None:
@@ -54,23 +54,23 @@ class CouponTerms(Document):
         """The coupon these terms issue, expiring at `expires_at`."""
         amount, percent = 0, 0
         if self.kind == CouponKind.AMOUNT:
-            amount = _minor(self.value) or 0
+            amount = _minor(self.value, "value") or 0
             if not amount:
-                raise ValueError("An amount coupon needs a value above zero, e.g. '10.00'.")
+                raise ValueError("An amount coupon needs a `value` above zero, e.g. '10.00'.")
         elif self.kind == CouponKind.PERCENT:
             if self.value is None or not self.value.isdigit() or not 1 <= int(self.value) <= 100:
-                raise ValueError("A percent coupon needs a whole percent from 1 to 100.")
+                raise ValueError("A percent coupon needs a `value`: a whole percent from 1 to 100.")
             percent = int(self.value)
         elif self.value is not None:
-            raise ValueError(f"A {self.kind} coupon has no value.")
+            raise ValueError(f"A {self.kind} coupon has no `value`.")
         if self.max_discount is not None and self.kind != CouponKind.PERCENT:
-            raise ValueError("Only a percent coupon has a max_discount.")
+            raise ValueError("Only a percent coupon has a `max_discount`.")
         return CouponSpec(
             kind=self.kind,
             amount_minor=amount,
             percent=percent,
-            max_discount_minor=_minor(self.max_discount),
-            min_spend_minor=_minor(self.min_spend) or 0,
+            max_discount_minor=_minor(self.max_discount, "max_discount"),
+            min_spend_minor=_minor(self.min_spend, "min_spend") or 0,
             uses_allowed=self.uses,
             expires_at=expires_at,
         )

@@ -124,6 +124,7 @@ def coupon_create(
 ) -> Coupon:
     """One new coupon with a fresh code (a clash of random codes is retried)."""
     spec.check()
+    prefix = prefix_check(prefix)
     for _attempt in range(_ATTEMPTS):
         try:
             with transaction.atomic():

@@ -29,7 +29,7 @@ from points.services import (
 from shop.errors import DomainError
 from tiers.models import MemberTier, Tier
 
-from ..documents import coupon_terms_parse
+from ..documents import RewardDocument, coupon_terms_parse
 from ..errors import (
     Conflict,
     Invalid,
@@ -238,3 +238,54 @@ def reward_stock_adjust(
             reward=reward, change=change, stock_after=reward.stock, reason=reason, actor=actor
         )
     return reward
+
+
+def rewards_import_errors(*, documents: list[RewardDocument]) -> list[str]:
+    """What is wrong with valid documents taken together, each "path: message":
+    a code twice, a tier that does not exist."""
+    tiers = set(Tier.objects.values_list("code", flat=True))
+    errors = []
+    seen: set[str] = set()
+    for n, document in enumerate(documents):
+        if document.code in seen:
+            errors.append(f"{n}.code: {document.code!r} appears twice")
+        seen.add(document.code)
+        if document.min_tier and document.min_tier not in tiers:
+            errors.append(f"{n}.min_tier: no tier has the code {document.min_tier!r}")
+    return errors
+
+
+def rewards_import(
+    *, documents: list[RewardDocument], actor: User | None = None
+) -> tuple[int, int]:
+    """Create or update rewards by code from validated documents, in one
+    transaction; returns (created, updated). Nothing is written if
+    `rewards_import_errors` finds anything. A stock that changes is recorded as
+    an adjustment, under the reward's row lock (redemptions take stock under the
+    same lock)."""
+    if errors := rewards_import_errors(documents=documents):
+        raise Invalid("; ".join(errors))
+    tiers = {tier.code: tier for tier in Tier.objects.all()}
+    created = updated = 0
+    with transaction.atomic():
+        for document in documents:
+            fields = document.model_dump(exclude={"code", "min_tier", "stock", "coupon"})
+            fields["coupon"] = document.coupon.model_dump() if document.coupon else None
+            fields["min_tier"] = tiers[document.min_tier] if document.min_tier else None
+            reward = Reward.objects.select_for_update().filter(code=document.code).first()
+            if reward is None:
+                Reward.objects.create(code=document.code, stock=document.stock, **fields)
+                created += 1
+                continue
+            change = (document.stock or 0) - (reward.stock or 0)
+            if reward.stock is not None and document.stock is not None and change:
+                StockAdjustment.objects.create(
+                    reward=reward,
+                    change=change,
+                    stock_after=document.stock,
+                    reason="import",
+                    actor=actor,
+                )
+            Reward.objects.filter(pk=reward.pk).update(stock=document.stock, **fields)
+            updated += 1
+    return created, updated
