@@ -20,6 +20,7 @@ from rewards.services.batches import (
 from rewards.services.coupons import coupon_create, coupon_expiry
 from shop.errors import DomainError
 
+
 class Command(BaseCommand):
     help = (
         "Issue coupons and print their codes, one a line: one, or --count K unique codes "
