@@ -11,7 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -23,12 +24,13 @@ from points.models import Entry
 from points.services import Source, lock_account, points_earn
 from rewards.services.coupons import coupon_uses_release_for_order, coupons_consume_for_order
 from shop.errors import Conflict, DomainError, Invalid, NotFound
-from shop.models import ApiKey, Order, OrderLine, Refund, RefundLine, ShopifyShop
+from shop.models import ApiKey, Order, Refund, RefundLine, ShopifyShop
 from shop.money import currency_exponent
-from tiers.services import EarnRate, PlanLine, plans_refund, tier_order_apply
+from tiers.services import EarnRate, PlanLine, lock_state, plans_refund, tier_order_apply
 
 from .metrics import orders_count
 from .models import Event, OrderPoints
+from .order_sql import OrderMember, insert_lines, insert_order, insert_order_points, lock_member
 from .orders import order_campaigns_apply, order_refund_reverse, refund_entries
 from .rules import LineFacts
 
@@ -103,21 +105,35 @@ def _conflict(what: str) -> Conflict:
     return Conflict(f"{what} was already reported with other data.")
 
 
-def _member_for(data: OrderInput) -> Member:
+def _member_number(data: OrderInput) -> str:
+    """The number of the member the order names, or of the customer it names
+    (found, or enrolled now)."""
     if data.member_number:
-        member = Member.objects.filter(number=data.member_number).first()
-        if member is None:
-            raise NotFound(f"No member has the number {data.member_number[:20]!r}.")
-        return member
+        return data.member_number
     if data.customer and (data.customer.external_id or data.customer.email):
         member, _created = member_enrol(
             external_id=data.customer.external_id, email=data.customer.email
         )
-        return member
+        return member.number
     raise Invalid(
         "Name the member: `member` (a member number) or `customer` (external_id, email).",
         fields={"member": "Required when there is no customer."},
     )
+
+
+def _lock_member(cursor: CursorWrapper, number: str) -> OrderMember:
+    """The member numbered `number` with their tier state and balance row locked;
+    a member's first order creates those rows first."""
+    if (locked := lock_member(cursor, number)) is not None:
+        return locked
+    member_id = Member.objects.filter(number=number).values_list("pk", flat=True).first()
+    if member_id is None:
+        raise NotFound(f"No member has the number {number[:20]!r}.")
+    lock_state(member_id=member_id)
+    lock_account(member_id=member_id)
+    if (locked := lock_member(cursor, number)) is None:
+        raise RuntimeError(f"member {member_id} has no tier state or balance row")
+    return locked
 
 
 def _check_transacting(member: Member) -> None:
@@ -168,16 +184,14 @@ def order_earning(*, order: Order, rate: EarnRate) -> Earning:
     return Earning(points=int(base * rate.multiplier), rules=["base", *rate.rules])
 
 
-def _order_result(order: Order, earning: OrderPoints) -> OrderResult:
+def _order_result(
+    order: Order, pending_until: dt.datetime | None, earning: Earning | OrderPoints
+) -> OrderResult:
     return OrderResult(
         order_id=order.order_id,
         member=order.member.number,
         points=earning.points,
-        pending_until=(
-            earning.pending_until.astimezone(program_zone()).date()
-            if earning.pending_until
-            else None
-        ),
+        pending_until=pending_until.astimezone(program_zone()).date() if pending_until else None,
         rules=list(earning.rules),
     )
 
@@ -188,7 +202,11 @@ def _order_replay(order_id: str, fingerprint: str) -> OrderResult | None:
         return None
     if order.fingerprint != fingerprint:
         raise _conflict(f"Order {order_id}")
-    return _order_result(order, order.earning)
+    return _order_result(order, order.earning.pending_until, order.earning)
+
+
+class _OrderTaken(Exception):
+    """The order's id is taken: the order was reported before."""
 
 
 def order_record(
@@ -199,15 +217,23 @@ def order_record(
     shopify_shop: ShopifyShop | None = None,
 ) -> tuple[OrderResult, bool]:
     """Record a paid order and credit its points, pending for the return window.
-    Returns (result, created): a retry gets the first result and False."""
-    if (earlier := _order_replay(data.order_id, fingerprint)) is not None:
-        return earlier, False
-    _check_order(data)
-    member = _member_for(data)
-    _check_transacting(member)
+    Returns (result, created): a retry gets the first result and False.
+
+    The hot path of the shop's API, in plain SQL (campaigns/order_sql.py lists
+    its statements and says why). Whatever stops an order (its id taken, an
+    unknown or frozen member, an invalid order) is checked against an order
+    already recorded with its id: a retry is answered as the first time, with
+    the same request, never refused; another request is a conflict."""
     try:
-        with transaction.atomic():
-            order = Order.objects.create(
+        _check_order(data)
+        number = _member_number(data)
+        with transaction.atomic(), connection.cursor() as cursor:
+            # 1. the member, their tier state and balance row locked
+            locked = _lock_member(cursor, number)
+            member = locked.member
+            _check_transacting(member)
+            # 2-3. the order (nothing when its id is taken) and its lines
+            order = Order(
                 order_id=data.order_id,
                 member=member,
                 placed_at=data.placed_at,
@@ -218,23 +244,20 @@ def order_record(
                 shopify_shop=shopify_shop,
                 fingerprint=fingerprint,
             )
-            OrderLine.objects.bulk_create(
-                OrderLine(
-                    order=order,
-                    sku=line.sku,
-                    category=line.category,
-                    quantity=line.quantity,
-                    amount_minor=line.amount_minor,
-                )
-                for line in data.lines
-            )
-            rate = tier_order_apply(member=member, order=order, lines=_plan_lines(data.lines))
+            order.pk = insert_order(cursor, order)
+            if order.pk is None:
+                raise _OrderTaken
+            order._state.adding = False
+            lines = [(ln.sku, ln.category, ln.quantity, ln.amount_minor) for ln in data.lines]
+            insert_lines(cursor, order.pk, lines)
+            # 4. plans bought, spend and an upgrade; the rate the order earns at
+            rate = tier_order_apply(state=locked.state, order=order, lines=_plan_lines(data.lines))
             earning = order_earning(order=order, rate=rate)
             if member.status != Member.Status.ACTIVE:
                 earning = Earning(points=0, rules=[])
             release = data.placed_at + dt.timedelta(days=settings.RETURN_WINDOW_DAYS)
             pending_until = release if release > timezone.now() else None
-            if earning.points:
+            if earning.points:  # 5-7. entry, balance, lot
                 points_earn(
                     member=member,
                     points=earning.points,
@@ -242,6 +265,7 @@ def order_record(
                     key=f"order:{order.order_id}",
                     available_from=pending_until,
                     effective_at=data.placed_at,
+                    locked=locked.balance,
                 )
             if member.status == Member.Status.ACTIVE:
                 applied = order_campaigns_apply(
@@ -256,12 +280,10 @@ def order_record(
                     points=earning.points + sum(a.points for a in applied),
                     rules=[*earning.rules, *(a.code for a in applied)],
                 )
-            earning_row = OrderPoints.objects.create(
-                order=order,
-                points=earning.points,
-                pending_until=pending_until if earning.points else None,
-                rules=earning.rules,
-            )
+            if not earning.points:
+                pending_until = None
+            # 8. what it earned: the answer a retry gets
+            insert_order_points(cursor, order.pk, earning.points, pending_until, earning.rules)
             if data.coupons:
                 coupons_consume_for_order(
                     codes=data.coupons,
@@ -270,11 +292,11 @@ def order_record(
                     total_minor=data.total_minor,
                 )
             orders_count()
-    except IntegrityError:
+    except (DomainError, _OrderTaken, IntegrityError):
         if (earlier := _order_replay(data.order_id, fingerprint)) is not None:
             return earlier, False
         raise
-    return _order_result(order, earning_row), True
+    return _order_result(order, pending_until, earning), True
 
 
 def _refund_replay(refund_id: str, order_id: str, fingerprint: str) -> RefundResult | None:

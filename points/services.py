@@ -214,11 +214,17 @@ def points_earn(
     effective_at: dt.datetime | None = None,
     actor: User | None = None,
     reason: str = "",
+    locked: Balance | None = None,
 ) -> Entry:
     """Credit earned points: available now (an `earn` entry and a lot), or pending
     until `available_from` (a `pending` entry and a pending lot the nightly
     release turns available). Earned points repay a debt first. `effective_at`
-    is when what earned them happened (an order's placed_at), if not now."""
+    is when what earned them happened (an order's placed_at), if not now.
+
+    `locked`: the member's balance row as the caller locked it, earlier in the
+    transaction it calls from (an order locks it with the member's tier state in
+    one statement, campaigns/order_sql.py). The points are then written in that
+    transaction with no second lock and no savepoint: a refusal undoes it all."""
     _check_points(points)
     now = timezone.now()
     pending = available_from is not None and available_from > now
@@ -226,8 +232,8 @@ def points_earn(
     fingerprint = fingerprint_of(
         op="earn", points=points, source=source, pending=pending, reason=reason
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        balance = _lock(cursor, member.pk)
+    with transaction.atomic(savepoint=locked is None), connection.cursor() as cursor:
+        balance = locked or _lock(cursor, member.pk)
         if balance.member_status != Member.Status.ACTIVE:
             inactive = MemberInactive(f"Member {member.number} is {member.status} and cannot earn.")
             return _refuse(cursor, inactive, member_id=member.pk, key=key, fingerprint=fingerprint)

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 import string
+import time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -19,6 +20,11 @@ API_KEY_MAX_LENGTH = 200
 # last_used_at is for staff ("is this key still in use?"): a write per request would
 # cost more than it tells, so it is refreshed at most this often.
 API_KEY_USE_RESOLUTION = dt.timedelta(minutes=1)
+# Each process keeps the keys it authenticated, by hash, for this long: every API
+# call is authenticated, and a key is revoked a few times a year. A revocation is
+# felt at once in the process that made it and within this many seconds in the
+# others.
+API_KEY_CACHE_SECONDS = 5.0
 SHOPIFY_ENV_SHOP_DOMAIN = "default"
 
 
@@ -38,16 +44,35 @@ def api_key_create(*, name: str) -> tuple[ApiKey, str]:
 def api_key_revoke(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     api_key.refresh_from_db(fields=["revoked_at"])
+    api_keys_forget()
+
+
+# key hash -> (when it was read, monotonic; the active key)
+_active_keys: dict[str, tuple[float, ApiKey]] = {}
+
+
+def api_keys_forget() -> None:
+    """Drop the keys this process keeps (one was revoked)."""
+    _active_keys.clear()
 
 
 def api_key_authenticate(*, key: str) -> ApiKey | None:
     """The active key whose plaintext is `key`, or None. The lookup is by the key's
-    hash, so a timing difference says nothing about the key."""
+    hash, so a timing difference says nothing about the key; a key found is kept
+    for API_KEY_CACHE_SECONDS."""
     if not key or len(key) > API_KEY_MAX_LENGTH:
         return None
-    api_key = ApiKey.objects.filter(key_hash=_api_key_hash(key), revoked_at__isnull=True).first()
-    if api_key is None:
-        return None
+    key_hash = _api_key_hash(key)
+    cached = _active_keys.get(key_hash)
+    if cached is not None and time.monotonic() - cached[0] < API_KEY_CACHE_SECONDS:
+        api_key = cached[1]
+    else:
+        _active_keys.pop(key_hash, None)
+        found = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).first()
+        if found is None:
+            return None
+        api_key = found
+        _active_keys[key_hash] = (time.monotonic(), api_key)
     now = timezone.now()
     stale = now - API_KEY_USE_RESOLUTION
     if api_key.last_used_at is None or api_key.last_used_at < stale:

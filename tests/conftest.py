@@ -30,10 +30,16 @@ def _test_settings(settings: object) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    """allauth's rate limits live in the cache; each test starts with none used."""
+    """allauth's rate limits live in the cache; each test starts with none used,
+    and with none of the API keys, tiers and plans a process keeps."""
     from django.core.cache import cache
 
+    from shop.services import api_keys_forget
+    from tiers.selectors import tier_rules_forget
+
     cache.clear()
+    api_keys_forget()
+    tier_rules_forget()
 
 
 @pytest.fixture(autouse=True)

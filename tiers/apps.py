@@ -5,11 +5,21 @@ class TiersConfig(AppConfig):
     name = "tiers"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from members.portal import Panel, register_panel
 
         from .jobs import register_jobs
         from .messages import register_messages
+        from .models import PaidPlan, Tier
+        from .selectors import tier_rules_forget
         from .views import dashboard_panel
+
+        # Each process keeps the tiers and plans it read (tier_rules): it forgets
+        # them when it saves or deletes one.
+        for model in (Tier, PaidPlan):
+            post_save.connect(tier_rules_forget, sender=model, dispatch_uid=f"forget-{model}")
+            post_delete.connect(tier_rules_forget, sender=model, dispatch_uid=f"forget-{model}-")
 
         register_jobs()
         register_messages()

@@ -1,18 +1,86 @@
-"""Reads of tiers: qualifying spend, the tier it earns, a member's tier status."""
+"""Reads of tiers: qualifying spend, the tier it earns, a member's tier status,
+and the tiers and plans themselves, kept per process (`tier_rules`)."""
 
 import datetime as dt
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, Count, F, Sum, When
+from django.db import connection
 from django.utils import timezone
 
 from batch.services import program_midnight, program_today
 from members.models import Member
 from shop.models import Order
 
-from .models import MemberTier, Subscription, Tier
+from .models import MemberTier, PaidPlan, Subscription, Tier
+
+# How long a process keeps the tiers and plans it read: a change in the admin is
+# felt at once in the process that made it and within this many seconds in the
+# others (every order reads them; they change a few times a year).
+RULES_CACHE_SECONDS = 5.0
+
+ORDER = Order._meta.db_table
+SUBSCRIPTION = Subscription._meta.db_table
+# Plain SQL: every order reads it (campaigns/order_sql.py says why the order path
+# is plain SQL). Spend is net of refunds; an order wholly refunded does not count.
+_STANDING = f"""
+    SELECT COALESCE(SUM(o.total_minor - o.refunded_minor), 0),
+        COUNT(CASE WHEN o.total_minor > o.refunded_minor THEN 1 END),
+        (SELECT s.plan_id FROM {SUBSCRIPTION} s
+         WHERE s.member_id = %(member)s AND s.status = %(active)s
+             AND s.starts_at <= %(at)s AND s.ends_at > %(at)s)
+    FROM {ORDER} o
+    WHERE o.member_id = %(member)s AND o.placed_at >= %(start)s AND o.placed_at < %(end)s
+"""  # noqa: S608 - table names are the models', values are parameters
+
+
+@dataclass(frozen=True)
+class TierRules:
+    """The tiers by rank and every paid plan, as read at `read_at` (monotonic)."""
+
+    tiers: list[Tier]
+    plans: dict[int, PaidPlan]
+    read_at: float
+    tiers_by_id: dict[int, Tier] = field(init=False)
+    plans_on_sale: dict[str, PaidPlan] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tiers_by_id", {tier.pk: tier for tier in self.tiers})
+        on_sale = {plan.sku: plan for plan in self.plans.values() if plan.is_active}
+        object.__setattr__(self, "plans_on_sale", on_sale)
+
+
+_rules: TierRules | None = None
+
+
+def tier_rules(*, fresh: bool = False) -> TierRules:
+    """The tiers and plans, read at most every RULES_CACHE_SECONDS by this process
+    (`fresh`: now), and at once after `tier_rules_forget`."""
+    global _rules
+    rules = _rules
+    now = time.monotonic()
+    if fresh or rules is None or now - rules.read_at >= RULES_CACHE_SECONDS:
+        plans = {plan.pk: plan for plan in PaidPlan.objects.all()}
+        rules = _rules = TierRules(list(Tier.objects.order_by("rank")), plans, now)
+    return rules
+
+
+def tier_cached(*, tier_id: int) -> Tier:
+    """The tier `tier_id`, from this process's tiers (read again if it is newer)."""
+    return tier_rules().tiers_by_id.get(tier_id) or tier_rules(fresh=True).tiers_by_id[tier_id]
+
+
+def plan_cached(*, plan_id: int) -> PaidPlan:
+    """The paid plan `plan_id`, from this process's plans (read again if it is newer)."""
+    return tier_rules().plans.get(plan_id) or tier_rules(fresh=True).plans[plan_id]
+
+
+def tier_rules_forget(**_signal: object) -> None:
+    """Drop this process's tiers and plans (a tier or plan was saved or deleted)."""
+    global _rules
+    _rules = None
 
 
 def qualifying_window(*, last_day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -22,21 +90,43 @@ def qualifying_window(*, last_day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return program_midnight(first_day), program_midnight(last_day + dt.timedelta(days=1))
 
 
-def member_spend(*, member_id: int, last_day: dt.date) -> tuple[int, int]:
+@dataclass(frozen=True)
+class Standing:
+    spend_minor: int
+    orders: int
+    plan: PaidPlan | None  # running at the moment asked about
+
+
+def member_standing(*, member_id: int, last_day: dt.date, at: dt.datetime) -> Standing:
     """Qualifying spend (net of refunds, in minor units) and the number of orders
-    not wholly refunded, over the window ending on `last_day`."""
+    not wholly refunded, over the window ending on `last_day`, and the paid plan
+    running at `at`, in one statement."""
     start, end = qualifying_window(last_day=last_day)
-    totals = Order.objects.filter(
-        member_id=member_id, placed_at__gte=start, placed_at__lt=end
-    ).aggregate(
-        spend=Sum(F("total_minor") - F("refunded_minor")),
-        orders=Count(Case(When(total_minor__gt=F("refunded_minor"), then=1))),
-    )
-    return totals["spend"] or 0, totals["orders"]
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STANDING,
+            {
+                "member": member_id,
+                "active": Subscription.Status.ACTIVE.value,
+                "at": adapt(at),
+                "start": adapt(start),
+                "end": adapt(end),
+            },
+        )
+        spend, orders, plan_id = cursor.fetchone()
+    plan = plan_cached(plan_id=plan_id) if plan_id is not None else None
+    return Standing(spend_minor=int(spend), orders=orders, plan=plan)
+
+
+def member_spend(*, member_id: int, last_day: dt.date) -> tuple[int, int]:
+    """Qualifying spend and orders over the window ending on `last_day`."""
+    standing = member_standing(member_id=member_id, last_day=last_day, at=timezone.now())
+    return standing.spend_minor, standing.orders
 
 
 def tiers_by_rank() -> list[Tier]:
-    return list(Tier.objects.order_by("rank"))
+    return tier_rules().tiers
 
 
 def qualified_tier(*, spend_minor: int, orders: int) -> Tier:

@@ -24,7 +24,7 @@ from shop.models import Order
 
 from .messages import UPGRADE, notice_build
 from .models import MemberTier, PaidPlan, PlanPurchase, Subscription, Tier, TierChange
-from .selectors import member_spend, qualified_tier, tiers_by_rank
+from .selectors import member_standing, qualified_tier, tier_rules, tiers_by_rank
 
 
 class TierError(ValueError):
@@ -177,38 +177,28 @@ def _plan_end(
     )
 
 
-def earn_rate(*, state: MemberTier, at: dt.datetime) -> EarnRate:
+def earn_rate(*, tier: Tier, plan: PaidPlan | None) -> EarnRate:
     """The tier's multiplier plus the running paid plan's extra."""
-    tier = state.tier
     multiplier, rules = tier.multiplier, []
     if tier.multiplier != 1:
         rules.append(f"tier:{tier.code}")
-    subscription = (
-        Subscription.objects.select_related("plan")
-        .filter(
-            member_id=state.member_id,
-            status=Subscription.Status.ACTIVE,
-            starts_at__lte=at,
-            ends_at__gt=at,
-        )
-        .first()
-    )
-    if subscription is not None and subscription.plan.extra_multiplier:
-        multiplier += subscription.plan.extra_multiplier
-        rules.append(f"plan:{subscription.plan.code}")
+    if plan is not None and plan.extra_multiplier:
+        multiplier += plan.extra_multiplier
+        rules.append(f"plan:{plan.code}")
     return EarnRate(multiplier=multiplier, rules=rules)
 
 
-def tier_order_apply(*, member: Member, order: Order, lines: Iterable[PlanLine]) -> EarnRate:
-    """Inside the transaction that records `order`: start or extend the paid plans
-    its lines buy, move the member up at once if their qualifying spend (this order
-    included) reaches a higher tier, clear a grace period they have earned back,
-    and return the rate the order earns at."""
+def tier_order_apply(*, state: MemberTier, order: Order, lines: Iterable[PlanLine]) -> EarnRate:
+    """Inside the transaction that records `order`, with the member's tier state
+    `state` locked: start or extend the paid plans its lines buy, move the member
+    up at once if their qualifying spend (this order included) reaches a higher
+    tier, clear a grace period they have earned back, and return the rate the
+    order earns at."""
     now, today = timezone.now(), program_today()
-    state = lock_state(member_id=member.pk)
-    _plans_buy(state, order=order, lines=lines, now=now, today=today)
-    spend, orders = member_spend(member_id=member.pk, last_day=today)
-    target = qualified_tier(spend_minor=spend, orders=orders)
+    if any(line.sku in tier_rules().plans_on_sale for line in lines):
+        _plans_buy(state, order=order, lines=lines, now=now, today=today)
+    standing = member_standing(member_id=state.member_id, last_day=today, at=order.placed_at)
+    target = qualified_tier(spend_minor=standing.spend_minor, orders=standing.orders)
     if target.rank > state.tier.rank:
         _record_change(
             state,
@@ -221,14 +211,16 @@ def tier_order_apply(*, member: Member, order: Order, lines: Iterable[PlanLine])
         _set_tier(state, target, now=now)
         messages_queue(
             messages=[
-                notice_build(member_id=member.pk, kind=UPGRADE, as_of=today, tier_id=target.pk)
+                notice_build(
+                    member_id=state.member_id, kind=UPGRADE, as_of=today, tier_id=target.pk
+                )
             ]
         )
         state.save(update_fields=["tier", "since", "grace_until"])
     elif target.rank == state.tier.rank and state.grace_until is not None:
         state.grace_until = None
         state.save(update_fields=["grace_until"])
-    return earn_rate(state=state, at=order.placed_at)
+    return earn_rate(tier=state.tier, plan=standing.plan)
 
 
 def plans_refund(*, order: Order, lines: Iterable[PlanLine] | None) -> None:

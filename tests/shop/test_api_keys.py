@@ -1,12 +1,16 @@
 import datetime as dt
 import hashlib
 import io
+import time
+from types import SimpleNamespace
 
 import pytest
 import time_machine
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
+from shop import services
 from shop.models import ApiKey
 from shop.services import api_key_authenticate, api_key_create, api_key_revoke
 from tests.factories import ApiKeyFactory, UserFactory
@@ -65,12 +69,30 @@ def test_last_used_is_written_at_most_once_a_minute(django_assert_num_queries):
     with time_machine.travel(noon, tick=False), django_assert_num_queries(2):
         api_key_authenticate(key=api_key.plaintext)  # the look-up and the update
     half_a_minute_later = noon + dt.timedelta(seconds=30)
-    with time_machine.travel(half_a_minute_later, tick=False), django_assert_num_queries(1):
-        api_key_authenticate(key=api_key.plaintext)  # the look-up only
+    with time_machine.travel(half_a_minute_later, tick=False), django_assert_num_queries(0):
+        api_key_authenticate(key=api_key.plaintext)  # kept by the process, used recently
     with time_machine.travel(dt.datetime(2026, 5, 1, 12, 2, tzinfo=dt.UTC), tick=False):
         api_key_authenticate(key=api_key.plaintext)
     api_key.refresh_from_db()
     assert api_key.last_used_at == dt.datetime(2026, 5, 1, 12, 2, tzinfo=dt.UTC)
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_seconds(monkeypatch):
+    api_key = ApiKeyFactory()
+    assert api_key_authenticate(key=api_key.plaintext) == api_key
+    ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())  # elsewhere
+    assert api_key_authenticate(key=api_key.plaintext) == api_key  # kept, for now
+
+    later = time.monotonic() + services.API_KEY_CACHE_SECONDS
+    monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=lambda: later))
+    assert api_key_authenticate(key=api_key.plaintext) is None
+
+
+def test_a_key_revoked_here_is_refused_at_once():
+    api_key = ApiKeyFactory()
+    assert api_key_authenticate(key=api_key.plaintext) == api_key
+    api_key_revoke(api_key=ApiKey.objects.get(pk=api_key.pk))
+    assert api_key_authenticate(key=api_key.plaintext) is None
 
 
 def test_create_api_key_command_prints_a_working_key():
