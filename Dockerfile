@@ -17,4 +17,5 @@ RUN DEBUG=false SECRET_KEY=collectstatic-only-build-time-key-not-used-at-run-tim
 
 USER loyalty
 EXPOSE 8000
-CMD ["gunicorn", "loyalty_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+# gunicorn.conf.py: gthread workers, one per core, keep-alive; the access log on stdout.
+CMD ["gunicorn", "--access-logfile", "-"]

@@ -1,4 +1,15 @@
-"""gunicorn's settings for this site (read from the working directory by default).
+"""gunicorn's settings for this site (read from the working directory by default):
+the Dockerfile, the README's production set-up and `python -m bench orders_http`
+all serve the site with them. Anything here can be overridden on gunicorn's
+command line or in GUNICORN_CMD_ARGS (e.g. "--access-logfile -").
+
+gthread workers: each process answers on several threads, so a request waiting
+on the database does not hold up the others, and keeps a client's connection
+open between its requests (keep-alive: no new TCP connection per API call; the
+sync worker closes it after every answer). One process per core the server may
+use, four threads each: WEB_CONCURRENCY and GUNICORN_THREADS change that. Each
+thread keeps its database connection for CONN_MAX_AGE seconds, checked before it
+is reused (settings.py: CONN_HEALTH_CHECKS).
 
 Several worker processes serve the site, each with its own memory: Prometheus
 counters are kept per process in files under PROMETHEUS_MULTIPROC_DIR and
@@ -12,6 +23,13 @@ import tempfile
 from pathlib import Path
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+wsgi_app = "loyalty_site.wsgi:application"
+bind = "0.0.0.0:8000"
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+keepalive = 30  # seconds an idle connection stays open (behind a proxy: more than its own)
 
 
 def on_starting(server: object) -> None:

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 HOST = "127.0.0.1"
-CEILING = "/bench/ceiling"  # bench/server.py
+CEILING = "/bench/ceiling"  # bench/server.py: through the portal's middleware...
+API_CEILING = "/api/bench/ceiling"  # ...and through the API's
 ORDERS = "/api/v1/orders"
 KEPT_UP = 0.95  # a paced phase that answers less than this share of its rate fell behind
 WARM_UP = 5  # requests per connection before the clock starts
@@ -160,6 +161,10 @@ def order_work(members: int) -> Work:
 
 def ceiling_work(rng: random.Random, unique: str) -> Request:
     return Request("GET", CEILING)
+
+
+def api_ceiling_work(rng: random.Random, unique: str) -> Request:
+    return Request("GET", API_CEILING)
 
 
 # -- the client --

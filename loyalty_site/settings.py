@@ -97,6 +97,15 @@ if not DEBUG:
     # runserver serves static files in development; WhiteNoise does it in production.
     MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
+# The shop's API (every path under /api/, loyalty_site/wsgi.py) uses none of the
+# portal's session, CSRF, authentication, messages, locale, framing or CSP
+# middleware: an API key authenticates each call and every answer is JSON.
+API_MIDDLEWARE = [
+    "loyalty_site.metrics.MetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "loyalty_site.middleware.ApiJsonErrorsMiddleware",
+]
+
 ROOT_URLCONF = "loyalty_site.urls"
 WSGI_APPLICATION = "loyalty_site.wsgi.application"
 ASGI_APPLICATION = "loyalty_site.asgi.application"
