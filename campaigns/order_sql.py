@@ -23,7 +23,9 @@ transaction:
 
 The tiers and plans come from a per-process cache (`tiers.selectors.tier_rules`).
 A member's first order creates their tier state and balance row first. Every
-statement is portable between PostgreSQL and SQLite.
+statement is portable between PostgreSQL and SQLite; on PostgreSQL they run as
+the ledger's do (`points.ledger_sql.together`: bound by the server, prepared
+once they have run a few times on a connection).
 """
 
 import datetime as dt
@@ -34,7 +36,7 @@ from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
 from members.models import Member
-from points.ledger_sql import Balance
+from points.ledger_sql import Balance, together
 from points.models import Account
 from shop.models import Order, OrderLine
 from tiers.models import MemberTier
@@ -93,11 +95,10 @@ def lock_member(cursor: CursorWrapper, number: str) -> OrderMember | None:
     sql = _LOCK_MEMBER
     if connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF t, a"
-    cursor.execute(sql, [number])
-    row = cursor.fetchone()
-    if row is None:
+    (rows,) = together(cursor, [(sql, [number])])
+    if not rows:
         return None
-    member_id, status, verified, tier_id, since, grace_until, available, pending, earned = row
+    member_id, status, verified, tier_id, since, grace_until, available, pending, earned = rows[0]
     member = Member(pk=member_id, number=number, status=status)
     tier = tier_cached(tier_id=tier_id)
     state = MemberTier(member_id=member_id, tier=tier, since=since, grace_until=grace_until)
@@ -108,7 +109,7 @@ def lock_member(cursor: CursorWrapper, number: str) -> OrderMember | None:
 
 def insert_order(cursor: CursorWrapper, order: Order) -> int | None:
     """Insert `order`; its id, or None (nothing written) when its order id is taken."""
-    cursor.execute(
+    statement = (
         _INSERT_ORDER,
         [
             order.order_id,
@@ -123,8 +124,8 @@ def insert_order(cursor: CursorWrapper, order: Order) -> int | None:
             order.fingerprint,
         ],
     )
-    inserted = cursor.fetchone()
-    return None if inserted is None else inserted[0]
+    (inserted,) = together(cursor, [statement])
+    return inserted[0][0] if inserted else None
 
 
 def insert_lines(
@@ -134,10 +135,8 @@ def insert_lines(
     if not lines:
         return
     rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(lines))
-    cursor.execute(
-        _INSERT_LINES.format(line=LINE, rows=rows),
-        [value for line in lines for value in (order_id, *line)],
-    )
+    values = [value for line in lines for value in (order_id, *line)]
+    together(cursor, [(_INSERT_LINES.format(line=LINE, rows=rows), values)])
 
 
 def insert_order_points(
@@ -147,7 +146,5 @@ def insert_order_points(
     pending_until: dt.datetime | None,
     rules: list[str],
 ) -> None:
-    cursor.execute(
-        _INSERT_ORDER_POINTS,
-        [order_id, points, _ts(pending_until), connection.ops.adapt_json_value(rules, None)],
-    )
+    rules_json = connection.ops.adapt_json_value(rules, None)
+    together(cursor, [(_INSERT_ORDER_POINTS, [order_id, points, _ts(pending_until), rules_json])])

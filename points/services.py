@@ -44,6 +44,7 @@ from .ledger_sql import (
     has_entry_with_key,
     insert_lot,
     lock_balance,
+    lock_balance_with_lots,
     spendable_lots,
     take_from_lots,
     write_entry,
@@ -136,6 +137,7 @@ def _write(
     reason: str = "",
     reverses: Entry | None = None,
     effective_at: dt.datetime | None = None,
+    taking: list[tuple[int, int]] | None = None,
 ) -> tuple[Entry, bool]:
     """Insert the entry and move the balance: (entry, True). When the member has
     an entry with this key already, nothing is written: (that entry, False), or
@@ -164,7 +166,7 @@ def _write(
     )
     # No savepoint: the insert does nothing on the unique key (ON CONFLICT), and
     # with the balance row locked no other insert of the key can be under way.
-    entry_id = write_entry(cursor, balance, now=now, entry=entry)
+    entry_id = write_entry(cursor, balance, now=now, entry=entry, taking=taking)
     if entry_id is None:
         return _earlier_entry(member_id=balance.member_id, key=key, fingerprint=fingerprint), False
     entry.id = entry_id
@@ -187,11 +189,9 @@ def _credit_lots(account_available_before: int, pieces: list[tuple[Lot | None, i
     return credited
 
 
-def _take_from_lots(
-    cursor: CursorWrapper, entry: Entry, lots: Iterable[Lot | SpendableLot], points: int
-) -> int:
-    """Take up to `points` from `lots` in their order, recording each use against
-    `entry`; return how many could not be taken."""
+def _takes(lots: Iterable[Lot | SpendableLot], points: int) -> tuple[list[tuple[int, int]], int]:
+    """(lot id, points) to take up to `points` from `lots` in their order, and how
+    many could not be taken."""
     taken = []
     for lot in lots:
         if points == 0:
@@ -199,9 +199,18 @@ def _take_from_lots(
         if points_from_lot := min(lot.remaining, points):
             taken.append((lot.id, points_from_lot))
             points -= points_from_lot
+    return taken, points
+
+
+def _take_from_lots(
+    cursor: CursorWrapper, entry: Entry, lots: Iterable[Lot | SpendableLot], points: int
+) -> int:
+    """Take up to `points` from `lots` in their order, recording each use against
+    `entry`; return how many could not be taken."""
+    taken, short = _takes(lots, points)
     if taken:
         take_from_lots(cursor, entry.id, taken)
-    return points
+    return short
 
 
 def points_earn(
@@ -329,11 +338,13 @@ def points_redeem(
     _check_points(points)
     fingerprint = fingerprint_of(op="redeem", points=points, source=source)
     with transaction.atomic(), connection.cursor() as cursor:
-        balance = _lock(cursor, member.pk)
+        now = timezone.now()
+        locked, lots = lock_balance_with_lots(cursor, member.pk, points, cutoff=now)
+        if locked is None:  # the member's first use of the ledger
+            locked = _lock(cursor, member.pk)
+        balance = locked
         if (refusal := _spending_refusal(balance)) is not None:
             return _refuse(cursor, refusal, member_id=member.pk, key=key, fingerprint=fingerprint)
-        now = timezone.now()
-        lots = spendable_lots(cursor, member.pk, points, cutoff=now)
         if lots and lots[0].due:
             # Lots past their expiry that the nightly job has not expired yet come
             # first: they are expired here (a replay writes nothing), never spent.
@@ -352,7 +363,10 @@ def points_redeem(
             return _refuse(
                 cursor, short_of_points, member_id=member.pk, key=key, fingerprint=fingerprint
             )
-        entry, written = _write(
+        taken, short = _takes(lots, points)
+        if short:
+            raise AssertionError(f"ledger out of balance for member {member.pk}: lots short")
+        entry, _written = _write(
             cursor,
             balance,
             kind=Kind.REDEEM,
@@ -362,12 +376,8 @@ def points_redeem(
             fingerprint=fingerprint,
             actor=actor,
             reason=reason,
+            taking=taken,
         )
-        if not written:
-            return entry
-        short = _take_from_lots(cursor, entry, lots, points)
-        if short:
-            raise AssertionError(f"ledger out of balance for member {member.pk}: lots short")
     return entry
 
 
