@@ -6,6 +6,7 @@ plain-SQL baseline run on the same machine, in the same run, on the same data.
     python -m bench expire           # expire_points at the scale (--quick: 1/50)
     python -m bench orders_http      # POST /api/v1/orders through gunicorn vs its ceiling
     python -m bench tiers            # recalc_tiers at 1M members / 10M orders and at a quarter
+    python -m bench segments         # the segments job at 1M members / 10M orders vs one statement
     python -m bench generate         # only load a ledger (to look at it)
 
 PostgreSQL only (DATABASE_URL); the benchmarks drop, create and migrate a
@@ -48,7 +49,7 @@ def main(argv: list[str]) -> None:
 
         generate.main(args)
         return
-    from . import arguments, expire, ledger_writes, orders_http, tiers
+    from . import arguments, expire, ledger_writes, orders_http, segments, tiers
 
     if command == "ledger_writes":
         ledger_writes.main(args)
@@ -58,6 +59,8 @@ def main(argv: list[str]) -> None:
         orders_http.main(args)
     elif command == "tiers":
         tiers.main(args)
+    elif command == "segments":
+        segments.main(args)
     elif command == "_expire_job":
         expire.job_child(args)
     elif command == "_tiers_job":

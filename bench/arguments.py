@@ -75,6 +75,13 @@ def _tiers(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help=f"1/{QUICK} of the scale")
 
 
+def _segments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--members", type=int, default=TIERS_MEMBERS)
+    parser.add_argument("--orders", type=int, default=TIERS_ORDERS)
+    parser.add_argument("--chunk-size", type=int, default=None, help="default: the job's")
+    parser.add_argument("--quick", action="store_true", help=f"1/{QUICK} of the scale")
+
+
 def _orders_http(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--lots-per-member", type=int, default=5)
@@ -92,6 +99,7 @@ def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
         commands.add_parser("orders_http", help="order intake over HTTP vs the stack's ceiling")
     )
     _tiers(commands.add_parser("tiers", help="the recalc_tiers job vs one aggregate and UPDATE"))
+    _segments(commands.add_parser("segments", help="the segments job vs one statement"))
     everything = commands.add_parser("all", help="every benchmark at a modest scale (default)")
     everything.add_argument("--quick", action="store_true", help="smaller and shorter still")
     child = commands.add_parser("_expire_job")  # internal: the job alone, in a child process

@@ -103,7 +103,6 @@ LOADED = [
     "shop_order",
     "tiers_membertier",
     "tiers_tierchange",
-    "tiers_tiernotice",
 ]
 
 
