@@ -145,7 +145,8 @@ def order_refund_reverse(
     """Take back the shares of an order's points that a refund of `amount_minor`
     undoes (the order's base points and each campaign's), each in the
     proportion of the money refunded so far, so that refunds adding up to the
-    total take back exactly what was earned. Returns the points taken back."""
+    total take back exactly what was earned. Returns the points taken back: less
+    than that where some of a share's points expired (they are not taken again)."""
     campaigns = list(
         OrderCampaign.objects.filter(order=order)
         .select_related("campaign")
@@ -163,8 +164,8 @@ def order_refund_reverse(
     reversed_points = 0
     for source, earned, key in shares:
         points = earned * refunded_after // total - earned * refunded_before // total
-        if points:
-            points_reverse(
+        if points and (
+            entry := points_reverse(
                 member=order.member,
                 of_source=source,
                 points=points,
@@ -172,5 +173,6 @@ def order_refund_reverse(
                 key=key,
                 reason=f"refund of order {order.order_id}",
             )
-            reversed_points += points
+        ):
+            reversed_points -= entry.amount + entry.pending_change
     return reversed_points

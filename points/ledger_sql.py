@@ -430,14 +430,25 @@ def _take_statements(entry_id: int, taken: list[tuple[int, int]]) -> list[Statem
         return []
     lots = ", ".join(["%s"] * len(taken))
     whens = " ".join(["WHEN %s THEN %s"] * len(taken))
-    rows = ", ".join(["(%s, %s, %s)"] * len(taken))
     return [
         (
             _TAKE_FROM_LOTS.format(lot=LOT, whens=whens, ids=lots),
             [*(value for use in taken for value in use), *(lot_id for lot_id, _ in taken)],
         ),
-        (
-            _INSERT_LOT_USES.format(lotuse=LOTUSE, rows=rows),
-            [value for lot_id, points in taken for value in (entry_id, lot_id, points)],
-        ),
+        _lot_uses_statement(entry_id, taken),
     ]
+
+
+def insert_lot_uses(cursor: CursorWrapper, entry_id: int, uses: list[tuple[int, int]]) -> None:
+    """Record (lot id, points) the entry took from each lot, leaving the lots as
+    they are: `take_from_lots` lowers them first, a cancellation's expiry records
+    points that came back to their lot and went again at once."""
+    together(cursor, [_lot_uses_statement(entry_id, uses)])
+
+
+def _lot_uses_statement(entry_id: int, uses: list[tuple[int, int]]) -> Statement:
+    rows = ", ".join(["(%s, %s, %s)"] * len(uses))
+    return (
+        _INSERT_LOT_USES.format(lotuse=LOTUSE, rows=rows),
+        [value for lot_id, points in uses for value in (entry_id, lot_id, points)],
+    )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
 from members.models import Member, User
@@ -43,6 +43,7 @@ from .ledger_sql import (
     expire_due_lots,
     has_entry_with_key,
     insert_lot,
+    insert_lot_uses,
     lock_balance,
     lock_balance_with_lots,
     spendable_lots,
@@ -50,7 +51,7 @@ from .ledger_sql import (
     write_entry,
 )
 from .metrics import points_count
-from .models import Account, Entry, Lot
+from .models import Account, Entry, Lot, LotUse
 
 MAX_POINTS = 10**12
 Kind = Entry.Kind
@@ -187,6 +188,54 @@ def _credit_lots(account_available_before: int, pieces: list[tuple[Lot | None, i
         if points - repaid:
             credited.append((lot, points - repaid))
     return credited
+
+
+def _has_overdue_lots(cursor: CursorWrapper, member_id: int, now: dt.datetime) -> bool:
+    """Whether the member has a lot past its expiry that the nightly job has not
+    expired yet (it would be the first to spend)."""
+    first = spendable_lots(cursor, member_id, 1, cutoff=now)
+    return bool(first) and first[0].due
+
+
+def _expire_overdue(cursor: CursorWrapper, balance: Balance, now: dt.datetime) -> Balance:
+    """Points past their expiry are never spent, taken back nor counted: expire the
+    member's lots past `now` that the nightly job has not expired yet (one `expire`
+    entry), and return the balance row after it. The caller has made sure this is
+    not a replay, which must write nothing."""
+    expire_due_lots(first_id=balance.member_id, last_id=balance.member_id, cutoff=now, locked=True)
+    return _lock(cursor, balance.member_id)
+
+
+@dataclass(frozen=True)
+class _SourcePoints:
+    """What a source's earning entries earned, and what of it was reversed since
+    and expired from its own lots: points left = earned - reversed - expired."""
+
+    earned: int
+    reversed: int
+    expired: int
+
+    @property
+    def left(self) -> int:
+        return self.earned - self.reversed - self.expired
+
+
+def _source_points(earnings: QuerySet[Entry]) -> _SourcePoints:
+    earned = earnings.aggregate(total=Sum(F("amount") + F("pending_change")))["total"] or 0
+    reversals = Entry.objects.filter(kind=Kind.REVERSE, reverses__in=earnings)
+    reversed_points = reversals.aggregate(total=Sum(F("amount") + F("pending_change")))["total"]
+    expiries = LotUse.objects.filter(lot__entry__in=earnings, entry__kind=Kind.EXPIRE)
+    expired = expiries.aggregate(total=Sum("points"))["total"] or 0
+    return _SourcePoints(earned=earned, reversed=-(reversed_points or 0), expired=expired)
+
+
+def _earnings_of(member_id: int, source: Source) -> QuerySet[Entry]:
+    return Entry.objects.filter(
+        member_id=member_id,
+        source_type=source.type,
+        source_ref=source.ref,
+        kind__in=[Kind.EARN, Kind.PENDING],
+    )
 
 
 def _takes(lots: Iterable[Lot | SpendableLot], points: int) -> tuple[list[tuple[int, int]], int]:
@@ -352,8 +401,7 @@ def points_redeem(
                 earlier := _replay(cursor, member_id=member.pk, key=key, fingerprint=fingerprint)
             ) is not None:
                 return earlier
-            expire_due_lots(first_id=member.pk, last_id=member.pk, cutoff=now, locked=True)
-            balance = _lock(cursor, member.pk)
+            balance = _expire_overdue(cursor, balance, now)
             lots = spendable_lots(cursor, member.pk, points, cutoff=now)
         if balance.available < points:
             short_of_points = InsufficientPoints(
@@ -388,8 +436,12 @@ def points_cancel_redemption(
     actor: User | None = None,
     reason: str = "",
 ) -> Entry:
-    """Give back what a redemption took: to the lots it took them from, or, where
-    a lot has expired meanwhile, to a new lot. A debt is repaid first."""
+    """Give back what a redemption took, to the lots it took them from, with their
+    own expiry: points coming back repay a debt first. Points whose lot has
+    expired meanwhile come back expired (an `expire` entry at once, keyed after
+    the cancellation): a cancellation never gives points a new life, and expired
+    points repay a debt only as far as the refund of their own source took them
+    already (so no point is taken twice)."""
     if redemption.kind != Kind.REDEEM:
         raise InvalidPoints("Only a redemption can be cancelled.")
     fingerprint = fingerprint_of(op="cancel", redemption=redemption.pk)
@@ -421,22 +473,50 @@ def points_cancel_redemption(
         if not written:
             return entry
         now = timezone.now()
-        uses = list(redemption.lot_uses.select_related("lot").order_by("-lot__expires_at"))
-        for lot, given in _credit_lots(before, [(use.lot, use.points) for use in uses]):
-            if lot.expires_at > now:
-                Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") + given)
-            else:
-                insert_lot(
-                    cursor,
-                    member_id=redemption.member_id,
-                    entry_id=entry.id,
-                    original=given,
-                    remaining=given,
-                    pending=False,
-                    available_from=now,
-                    expires_at=lot_expires_at(now),
-                )
+        uses = list(
+            redemption.lot_uses.select_related("lot__entry").order_by("-lot__expires_at", "id")
+        )
+        live = [(use.lot, use.points) for use in uses if use.lot.expires_at > now]
+        repaid, expired = _repay_with_expired(
+            debt=max(0, -before),
+            pieces=[(use.lot, use.points) for use in uses if use.lot.expires_at <= now],
+        )
+        for lot, given in _credit_lots(before + repaid, live):
+            Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") + given)
+        if expired:
+            expiry, _ = _write(
+                cursor,
+                balance,
+                kind=Kind.EXPIRE,
+                amount=-sum(points for _, points in expired),
+                source=Source(Entry.Source.SYSTEM, "expiry"),
+                key=f"{key}:expire",
+                fingerprint=fingerprint,
+                reason=reason,
+            )
+            insert_lot_uses(cursor, expiry.id, [(lot.id, points) for lot, points in expired])
     return entry
+
+
+def _repay_with_expired(*, debt: int, pieces: list[tuple[Lot, int]]) -> tuple[int, list]:
+    """Points coming back to lots that have expired: what of them repays `debt`, and
+    the (lot, points) that expire at once. They repay only what a reversal of
+    their lot's source took beyond that source's points left (points the refund
+    took back as spent, which have now come back and would have expired)."""
+    repaid, expired = 0, []
+    left: dict[Source, int] = {}
+    for lot, points in pieces:
+        repay = 0
+        if lot.entry.kind in (Kind.EARN, Kind.PENDING):
+            source = Source(lot.entry.source_type, lot.entry.source_ref)
+            if source not in left:
+                left[source] = _source_points(_earnings_of(lot.member_id, source)).left
+            repay = min(debt - repaid, max(0, points - max(0, left[source])))
+            left[source] -= points - repay
+        repaid += repay
+        if points - repay:
+            expired.append((lot, points - repay))
+    return repaid, expired
 
 
 def points_reverse(
@@ -451,8 +531,10 @@ def points_reverse(
     """Take back `points` that `of_source` (an order, an event) earned: pending
     points first, then available ones (the source's own lots first, then the lots
     that expire first), and what is left becomes a debt. Never more than the
-    source earned, less what was reversed before. None when there is nothing to
-    reverse (the source earned nothing)."""
+    source earned, less what was reversed before (asking for more is refused);
+    and what expired of the source's own lots is not taken again: the reversal
+    takes at most what is still live or was spent. None when there is nothing
+    to reverse (the source earned nothing, or all that is left of it expired)."""
     _check_points(points)
     fingerprint = fingerprint_of(op="reverse", of_source=of_source, points=points, source=source)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -461,27 +543,22 @@ def points_reverse(
             earlier := _replay(cursor, member_id=member.pk, key=key, fingerprint=fingerprint)
         ) is not None:
             return earlier
-        earnings = Entry.objects.filter(
-            member_id=member.pk,
-            source_type=of_source.type,
-            source_ref=of_source.ref,
-            kind__in=[Kind.EARN, Kind.PENDING],
-        )
+        earnings = _earnings_of(member.pk, of_source)
         first = earnings.order_by("id").first()
         if first is None:
             return None
-        earned = earnings.aggregate(total=Sum(F("amount") + F("pending_change")))["total"]
-        reversed_before = -(
-            Entry.objects.filter(
-                member_id=member.pk, kind=Kind.REVERSE, reverses__in=earnings
-            ).aggregate(total=Sum(F("amount") + F("pending_change")))["total"]
-            or 0
-        )
-        if points > earned - reversed_before:
+        now = timezone.now()
+        if _has_overdue_lots(cursor, member.pk, now):
+            balance = _expire_overdue(cursor, balance, now)
+        of_points = _source_points(earnings)
+        if points > of_points.earned - of_points.reversed:
             raise InvalidPoints(
-                f"{of_source.type} {of_source.ref} earned {earned} points and "
-                f"{reversed_before} are already reversed; {points} more cannot be."
+                f"{of_source.type} {of_source.ref} earned {of_points.earned} points and "
+                f"{of_points.reversed} are already reversed; {points} more cannot be."
             )
+        points = min(points, of_points.left)
+        if points <= 0:
+            return None
         own_lots = Lot.objects.filter(entry__in=earnings, remaining__gt=0)
         pending_lots = list(own_lots.filter(pending=True).order_by("available_from", "id"))
         from_pending = min(points, sum(lot.remaining for lot in pending_lots))
@@ -504,7 +581,7 @@ def points_reverse(
                 cursor, entry, own_lots.filter(pending=False).order_by("expires_at", "id"), rest
             )
             _take_from_lots(
-                cursor, entry, spendable_lots(cursor, member.pk, rest, cutoff=timezone.now()), rest
+                cursor, entry, spendable_lots(cursor, member.pk, rest, cutoff=now), rest
             )
     return entry
 
@@ -532,6 +609,15 @@ def points_adjust(
     fingerprint = fingerprint_of(op="adjust", points=points, reason=reason, actor=actor.pk)
     with transaction.atomic(), connection.cursor() as cursor:
         balance = _lock(cursor, member.pk)
+        now = timezone.now()
+        if points < 0 and _has_overdue_lots(cursor, member.pk, now):
+            # A debit never takes points past their expiry: they expire first (a
+            # replay writes nothing).
+            if (
+                earlier := _replay(cursor, member_id=member.pk, key=key, fingerprint=fingerprint)
+            ) is not None:
+                return earlier
+            balance = _expire_overdue(cursor, balance, now)
         before = balance.available
         entry, written = _write(
             cursor,
@@ -547,7 +633,6 @@ def points_adjust(
         if not written:
             return entry
         if points > 0:
-            now = timezone.now()
             credited = _credit_lots(before, [(None, points)])
             insert_lot(
                 cursor,
@@ -563,7 +648,7 @@ def points_adjust(
             _take_from_lots(
                 cursor,
                 entry,
-                spendable_lots(cursor, member.pk, -points, cutoff=timezone.now()),
+                spendable_lots(cursor, member.pk, -points, cutoff=now),
                 -points,
             )
     return entry

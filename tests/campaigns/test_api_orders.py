@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from campaigns.models import Event, OrderPoints
@@ -219,6 +220,22 @@ def test_a_refund_after_spending_leaves_a_debt(api_client, member):
     body = _refund(api_client, "r1", "319.90").json()
 
     assert body == {"refund_id": "r1", "order_id": "1001", "points_reversed": 319}
+    lookup = api_client.get(f"/api/v1/members/{member.number}").json()
+    assert lookup["points"]["available"] == -300
+
+
+def test_a_refund_after_the_points_expired_takes_back_only_what_was_spent(api_client, member):
+    now = timezone.now()
+    with time_machine.travel(now - dt.timedelta(days=400)):
+        placed = (timezone.now() - dt.timedelta(days=20)).isoformat()
+        post(api_client, "/api/v1/orders", order_body(member, placed_at=placed))
+        spend = {"member": member.number, "points": 300, "idempotency_key": "spend"}
+        assert post(api_client, "/api/v1/redemptions", spend).status_code == 201
+
+    body = _refund(api_client, "r1", "319.90").json()  # the 19 points left have expired
+
+    assert body == {"refund_id": "r1", "order_id": "1001", "points_reversed": 300}
+    assert _refund(api_client, "r1", "319.90").json() == body
     lookup = api_client.get(f"/api/v1/members/{member.number}").json()
     assert lookup["points"]["available"] == -300
 

@@ -20,6 +20,7 @@ from points.services import (
     points_adjust,
     points_cancel_redemption,
     points_earn,
+    points_expire_due,
     points_redeem,
     points_reverse,
 )
@@ -220,18 +221,37 @@ def test_cancel_gives_points_back_to_the_lots_they_came_from(member, key, order)
         points_cancel_redemption(redemption=redemption, key=key())
 
 
-def test_cancel_a_redemption_whose_lots_expired_meanwhile(member, key, order):
+def test_cancel_gives_points_whose_lot_expired_meanwhile_back_expired(member, key, order):
     start = timezone.now()
-    points_earn(member=member, points=100, source=order(), key=key())
+    points_earn(member=member, points=100, source=order("a"), key=key())
+    with time_machine.travel(start + dt.timedelta(days=100)):
+        points_earn(member=member, points=100, source=order("b"), key=key())
+        redemption = points_redeem(member=member, points=150, source=CHECKOUT, key=key())
+
+    with time_machine.travel(start + dt.timedelta(days=400)):  # lot a expired, lot b not
+        entry = points_cancel_redemption(redemption=redemption, key=key())
+
+        assert (entry.kind, entry.amount) == ("cancel", 150)
+        expiry = Entry.objects.get(kind="expire")
+        assert (expiry.amount, expiry.balance_after) == (-100, 100)
+        assert expiry.lot_uses.get().lot.entry.source_ref == "a"
+        assert sorted(Lot.objects.values_list("remaining", flat=True)) == [0, 100]
+        assert not Lot.objects.filter(entry=entry).exists()  # no new life for the points
+        assert _balance(member).available == 100
+
+
+def test_cancel_after_expiry_does_not_repay_a_debt_with_expired_points(member, key, order):
+    start = timezone.now()
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    points_earn(member=member, points=100, source=order("a"), key=key())
     redemption = points_redeem(member=member, points=100, source=CHECKOUT, key=key())
 
     with time_machine.travel(start + dt.timedelta(days=400)):
-        entry = points_cancel_redemption(redemption=redemption, key=key())
-        old, new = Lot.objects.order_by("id")
-        assert old.remaining == 0
-        assert (new.entry_id, new.remaining) == (entry.pk, 100)
-        assert new.expires_at > timezone.now() + dt.timedelta(days=365)
-        assert _balance(member).available == 100
+        points_adjust(member=member, points=-30, actor=staff, reason="fraud", key=key())
+        points_cancel_redemption(redemption=redemption, key=key())
+
+        assert _balance(member).available == -30
+        assert Entry.objects.get(kind="expire").amount == -100
 
 
 def test_redeem_never_spends_points_past_their_expiry(member, key, order):
@@ -247,6 +267,116 @@ def test_redeem_never_spends_points_past_their_expiry(member, key, order):
         points_redeem(member=member, points=10, source=CHECKOUT, key=key())
         assert _balance(member).available == 0
         assert Entry.objects.filter(kind="expire").get().amount == -100
+
+
+def test_cancel_after_expiry_repays_the_debt_a_refund_of_those_points_left(member, key, order):
+    start = timezone.now()
+    points_earn(member=member, points=500, source=order(), key=key())
+    redemption = points_redeem(member=member, points=500, source=CHECKOUT, key=key())
+    refund = Source(Entry.Source.REFUND, "r")
+    points_reverse(member=member, of_source=order(), points=300, source=refund, key=key())
+    assert _balance(member).available == -300
+
+    with time_machine.travel(start + dt.timedelta(days=400)):
+        points_cancel_redemption(redemption=redemption, key=key())
+
+        # the 300 refunded came back; the 200 left of the order expired
+        assert _balance(member).available == 0
+        assert Entry.objects.get(kind="expire").amount == -200
+        assert (
+            points_reverse(member=member, of_source=order(), points=200, source=refund, key=key())
+            is None
+        )
+
+
+def test_reverse_takes_nothing_of_points_that_expired(member, key, order):
+    start = timezone.now()
+    points_earn(member=member, points=500, source=order(), key=key())
+
+    with time_machine.travel(start + dt.timedelta(days=400)):
+        points_expire_due(first_id=member.pk, last_id=member.pk, cutoff=timezone.now())
+        assert _balance(member).available == 0
+        refund = Source(Entry.Source.REFUND, "r")
+        entry = points_reverse(
+            member=member, of_source=order(), points=500, source=refund, key=key()
+        )
+
+        assert entry is None
+        assert _balance(member).available == 0
+
+
+def test_reverse_takes_back_what_was_spent_but_not_what_expired(member, key, order):
+    start = timezone.now()
+    points_earn(member=member, points=500, source=order(), key=key())
+    points_redeem(member=member, points=300, source=CHECKOUT, key=key())
+
+    with time_machine.travel(start + dt.timedelta(days=400)):
+        points_expire_due(first_id=member.pk, last_id=member.pk, cutoff=timezone.now())
+        refund = Source(Entry.Source.REFUND, "r")
+        half = points_reverse(
+            member=member, of_source=order(), points=250, source=refund, key=key()
+        )
+        rest = points_reverse(
+            member=member, of_source=order(), points=250, source=refund, key=key()
+        )
+
+        assert (half.amount, rest.amount) == (-250, -50)
+        assert _balance(member).available == -300
+
+
+def test_reverse_treats_points_past_expiry_as_expired(member, key, order):
+    start = timezone.now()
+    points_earn(member=member, points=500, source=order(), key=key())
+
+    with time_machine.travel(start + dt.timedelta(days=400)):  # the nightly job has not run
+        refund = Source(Entry.Source.REFUND, "r")
+        entry = points_reverse(
+            member=member, of_source=order(), points=500, source=refund, key=key()
+        )
+
+        assert entry is None
+        assert Entry.objects.get(kind="expire").amount == -500
+        assert _balance(member).available == 0
+
+
+def test_reverse_takes_no_other_lot_past_expiry(member, key, order):
+    start = timezone.now()
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    points_adjust(member=member, points=-100, actor=staff, reason="fraud", key=key())
+    points_earn(member=member, points=100, source=order("b"), key=key())  # repays the debt
+    points_earn(member=member, points=100, source=order("a"), key=key())
+
+    with time_machine.travel(start + dt.timedelta(days=400)):  # lot a past expiry
+        refund = Source(Entry.Source.REFUND, "r")
+        entry = points_reverse(
+            member=member, of_source=order("b"), points=100, source=refund, key=key()
+        )
+
+        assert entry.amount == -100
+        assert Entry.objects.get(kind="expire").amount == -100
+        assert _balance(member).available == -100
+        assert not LotUse.objects.filter(entry=entry).exists()
+
+
+def test_debit_adjustment_treats_points_past_expiry_as_expired(member, key, order):
+    start = timezone.now()
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    points_earn(member=member, points=100, source=order("a"), key=key())
+    with time_machine.travel(start + dt.timedelta(days=200)):
+        points_earn(member=member, points=100, source=order("b"), key=key())
+
+    with time_machine.travel(start + dt.timedelta(days=400)):  # lot a past expiry, b not
+        entry = points_adjust(member=member, points=-50, actor=staff, reason="fix", key=key())
+        again = points_adjust(
+            member=member, points=-50, actor=staff, reason="fix", key=entry.idempotency_key
+        )
+
+        assert again == entry
+        assert Entry.objects.get(kind="expire").amount == -100
+        assert entry.balance_after == 50
+        assert LotUse.objects.get(entry=entry).lot.entry.source_ref == "b"
+        points_expire_due(first_id=member.pk, last_id=member.pk, cutoff=timezone.now())
+        assert _balance(member).available == 50
 
 
 def test_adjust_needs_a_reason_and_may_leave_a_debt(member, key, order):
