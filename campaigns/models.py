@@ -44,7 +44,9 @@ class Event(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["member", "type", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["member", "type", "created_at"], name="event_member_type_received")
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"

@@ -16,7 +16,7 @@ from django.db.backends.utils import CursorWrapper
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from batch.services import program_today, program_zone
+from batch.services import program_midnight, program_today, program_zone
 from members.models import Member
 from members.services import member_enrol
 from points.errors import MemberInactive
@@ -99,6 +99,10 @@ class RefundExceedsOrder(DomainError):
 
 class UnsupportedCurrency(DomainError):
     code = "unsupported_currency"
+
+
+class EventTooOld(DomainError):
+    code = "event_too_old"
 
 
 def _conflict(what: str) -> Conflict:
@@ -402,22 +406,33 @@ def event_record(
     api_key: ApiKey | None = None,
 ) -> tuple[EventResult, bool]:
     """Record an action and credit its points, up to the member's daily cap for
-    that kind of action; past the cap it is recorded and earns 0, saying why."""
+    that kind of action, counted by the programme's day the event is received;
+    past the cap it is recorded and earns 0, saying why. Events that happened more
+    than EVENT_MAX_AGE_DAYS ago are refused (a retry of one accepted earlier gets
+    its first answer)."""
     rule = settings.EVENT_RULES.get(type)
     if rule is None:
         raise Invalid(
             f"Unknown event type {type[:30]!r}.",
             fields={"type": f"One of: {', '.join(sorted(settings.EVENT_RULES))}."},
         )
-    if occurred_at > timezone.now() + FUTURE_TOLERANCE:
+    now = timezone.now()
+    if occurred_at > now + FUTURE_TOLERANCE:
         raise Invalid(
             "An event cannot happen in the future.", fields={"occurred_at": "In the future."}
         )
     if (earlier := _event_replay(event_id, fingerprint)) is not None:
         return earlier, False
+    max_age = settings.EVENT_MAX_AGE_DAYS
+    if occurred_at < now - dt.timedelta(days=max_age):
+        raise EventTooOld(
+            f"Events are accepted up to {max_age} days after they happened.",
+            fields={"occurred_at": f"More than {max_age} days ago."},
+        )
     _check_transacting(member)
-    local_day = occurred_at.astimezone(program_zone()).date()
-    day_start = dt.datetime.combine(local_day, dt.time.min, tzinfo=program_zone())
+    # The cap counts the events received on the programme's day, whatever day the
+    # shop says they happened: a caller cannot earn again by dating them earlier.
+    day_start = program_midnight(program_today())
     try:
         with transaction.atomic():
             lock_account(member_id=member.pk)
@@ -425,8 +440,8 @@ def event_record(
                 member=member,
                 type=type,
                 points__gt=0,
-                occurred_at__gte=day_start,
-                occurred_at__lt=day_start + dt.timedelta(days=1),
+                created_at__gte=day_start,
+                created_at__lt=day_start + dt.timedelta(days=1),
             ).count()
             points, reason = rule["points"], ""
             if member.status != Member.Status.ACTIVE:

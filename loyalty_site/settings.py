@@ -209,11 +209,14 @@ POINTS_REDEMPTION_MAX_PERCENT = env.int("POINTS_REDEMPTION_MAX_PERCENT", default
 # shipping), and how long an order's points stay pending (the return window).
 POINTS_PER_CURRENCY_UNIT = env.int("POINTS_PER_CURRENCY_UNIT", default=1)
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
-# Actions the shop reports: points each, and how many a member may earn from per day.
+# Actions the shop reports: points each, and how many a member may earn from per
+# day (the programme's day the event is received); events that happened more than
+# EVENT_MAX_AGE_DAYS ago are refused.
 EVENT_RULES = {
     "review": {"points": env.int("EVENT_REVIEW_POINTS", default=50), "daily_cap": 1},
     "share": {"points": env.int("EVENT_SHARE_POINTS", default=10), "daily_cap": 3},
 }
+EVENT_MAX_AGE_DAYS = env.int("EVENT_MAX_AGE_DAYS", default=7)
 
 # Campaigns: the order path reads the active campaigns from a per-process cache,
 # refilled after this many seconds (the process that saves one empties it at once).

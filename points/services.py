@@ -14,7 +14,7 @@ entry.
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -177,7 +177,7 @@ def _write(
     return entry, True
 
 
-def _credit_lots(account_available_before: int, pieces: list[tuple[Lot | None, int]]) -> list:
+def _credit_lots(account_available_before: int, pieces: Sequence[tuple[Lot | None, int]]) -> list:
     """Points coming back to an account repay its debt first: return `pieces` less
     the debt, taken from the front."""
     debt = max(0, -account_available_before)

@@ -384,6 +384,46 @@ def test_the_same_event_again_earns_once_and_another_body_conflicts(api_client, 
     assert balance_get(member=member).available == 50
 
 
+def test_the_daily_cap_counts_by_the_day_received_not_the_day_claimed(api_client, member):
+    now = timezone.now()
+    answers = [
+        _event(api_client, member, f"e{n}", occurred_at=now - dt.timedelta(days=n)).json()
+        for n in range(5)
+    ]
+
+    assert [answer["points"] for answer in answers] == [50, 0, 0, 0, 0]
+    assert {answer["reason"] for answer in answers[1:]} == {"daily_cap"}
+    assert balance_get(member=member).available == 50
+    with time_machine.travel(now + dt.timedelta(days=1)):
+        assert _event(api_client, member, "e-next", occurred_at=now).json()["points"] == 50
+
+
+def test_an_event_older_than_the_maximum_age_is_refused(api_client, member, settings):
+    settings.EVENT_MAX_AGE_DAYS = 7
+    now = timezone.now()
+    old = now - dt.timedelta(days=7, minutes=1)
+
+    error = assert_error(_event(api_client, member, "e1", occurred_at=old), 422, "event_too_old")
+
+    assert "occurred_at" in error["fields"]
+    assert not Event.objects.exists()
+    assert not Entry.objects.exists()
+    assert (
+        _event(api_client, member, "e2", occurred_at=now - dt.timedelta(days=6)).status_code == 201
+    )
+
+
+def test_a_retry_of_an_event_accepted_before_it_aged_gets_the_first_answer(api_client, member):
+    when = timezone.now() - dt.timedelta(days=6)
+    first = _event(api_client, member, "e1", occurred_at=when)
+
+    with time_machine.travel(timezone.now() + dt.timedelta(days=3)):
+        again = _event(api_client, member, "e1", occurred_at=when)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+
+
 def test_an_unknown_event_type_is_refused(api_client, member):
     error = assert_error(_event(api_client, member, "e1", type="dance"), 422, "invalid")
     assert "type" in error["fields"]
