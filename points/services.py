@@ -287,8 +287,10 @@ def points_earn(
     now = timezone.now()
     pending = available_from is not None and available_from > now
     starts = available_from if pending and available_from else now
+    # The arguments as given, not whether they are pending at this moment: the
+    # same call replayed once the points are due is the same call.
     fingerprint = fingerprint_of(
-        op="earn", points=points, source=source, pending=pending, reason=reason
+        op="earn", points=points, source=source, available_from=available_from, reason=reason
     )
     with transaction.atomic(savepoint=locked is None), connection.cursor() as cursor:
         balance = locked or _lock(cursor, member.pk)

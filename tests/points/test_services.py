@@ -115,6 +115,16 @@ def test_same_key_twice_has_one_effect_and_returns_the_first_entry(member, key, 
     assert Lot.objects.count() == 1
 
 
+def test_a_pending_earn_replayed_after_its_window_gets_the_first_entry(member, key, order):
+    later = timezone.now() + dt.timedelta(days=14)
+    arguments = {"member": member, "points": 80, "source": order(), "key": key()}
+    first = points_earn(**arguments, available_from=later)
+
+    with time_machine.travel(later + dt.timedelta(days=1)):
+        assert points_earn(**arguments, available_from=later) == first
+    assert Entry.objects.count() == 1
+
+
 def test_same_key_with_other_arguments_is_a_conflict(member, key, order):
     k = key()
     points_earn(member=member, points=70, source=order(), key=k)
