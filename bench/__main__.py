@@ -7,6 +7,7 @@ plain-SQL baseline run on the same machine, in the same run, on the same data.
     python -m bench orders_http      # POST /api/v1/orders through gunicorn vs its ceiling
     python -m bench tiers            # recalc_tiers at 1M members / 10M orders and at a quarter
     python -m bench segments         # the segments job at 1M members / 10M orders vs one statement
+    python -m bench coupons          # coupon redeems over HTTP vs plain SQL; 1M codes generated
     python -m bench generate         # only load a ledger (to look at it)
 
 PostgreSQL only (DATABASE_URL); the benchmarks drop, create and migrate a
@@ -49,7 +50,7 @@ def main(argv: list[str]) -> None:
 
         generate.main(args)
         return
-    from . import arguments, expire, ledger_writes, orders_http, segments, tiers
+    from . import arguments, coupons, expire, ledger_writes, orders_http, segments, tiers
 
     if command == "ledger_writes":
         ledger_writes.main(args)
@@ -61,6 +62,10 @@ def main(argv: list[str]) -> None:
         tiers.main(args)
     elif command == "segments":
         segments.main(args)
+    elif command == "coupons":
+        coupons.main(args)
+    elif command == "_coupon_batch":
+        coupons.batch_child(args)
     elif command == "_expire_job":
         expire.job_child(args)
     elif command == "_tiers_job":
@@ -70,6 +75,7 @@ def main(argv: list[str]) -> None:
         expire.main(arguments.for_all(args, "expire"))
         orders_http.main(arguments.for_all(args, "orders_http"))
         tiers.main(arguments.for_all(args, "tiers"))
+        coupons.main(arguments.for_all(args, "coupons"))
 
 
 if __name__ == "__main__":

@@ -91,6 +91,14 @@ def _orders_http(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
 
 
+def _coupons(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--clients", type=_ints, default=[1, 4, 16], help="e.g. 1,4,16")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
+    parser.add_argument("--batch", type=int, default=1_000_000, help="codes in the batch")
+
+
 def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     _generate(commands.add_parser("generate", help="load a ledger at a chosen scale"))
     _ledger_writes(commands.add_parser("ledger_writes", help="earn and redeem, tx/s"))
@@ -100,6 +108,7 @@ def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     )
     _tiers(commands.add_parser("tiers", help="the recalc_tiers job vs one aggregate and UPDATE"))
     _segments(commands.add_parser("segments", help="the segments job vs one statement"))
+    _coupons(commands.add_parser("coupons", help="coupon redeems over HTTP vs one UPDATE; a batch"))
     everything = commands.add_parser("all", help="every benchmark at a modest scale (default)")
     everything.add_argument("--quick", action="store_true", help="smaller and shorter still")
     child = commands.add_parser("_expire_job")  # internal: the job alone, in a child process
@@ -109,6 +118,8 @@ def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     child.add_argument("--as-of", type=dt.date.fromisoformat, required=True)
     child.add_argument("--chunk-size", type=int, default=None)
     child.add_argument("--plain", action="store_true", help="the plain-SQL baseline")
+    child = commands.add_parser("_coupon_batch")  # internal: one batch, in a child process
+    child.add_argument("--count", type=int, required=True)
 
 
 BENCHMARKS = {
@@ -116,6 +127,7 @@ BENCHMARKS = {
     "expire": _expire,
     "orders_http": _orders_http,
     "tiers": _tiers,
+    "coupons": _coupons,
 }
 
 

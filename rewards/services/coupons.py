@@ -275,7 +275,8 @@ def coupon_redeem(
         if (earlier := _use_replay(coupon, key, fingerprint)) is not None:
             return earlier, False
         raise Conflict(f"Order {order_id} already uses coupon {coupon.code}.") from None
-    use.coupon = Coupon.objects.get(pk=coupon.pk)
+    coupon.refresh_from_db(fields=["uses_count"])
+    use.coupon = coupon
     return use, True
 
 
