@@ -15,6 +15,7 @@ AMOUNT_OPERATIONS = {
     "POST /api/v1/orders",
     "POST /api/v1/orders/{order_id}/refunds",
     "POST /api/v1/redemptions",
+    "POST /api/v1/coupons/{code}/redeem",
 }
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
