@@ -39,6 +39,7 @@ from django.db.models import NOT_PROVIDED
 from batch.services import program_midnight, program_today
 from members.services import REFERRAL_ALPHABET, REFERRAL_LENGTH
 from points.expiry import lot_expires_at
+from shop.selectors import shop_default
 
 from .database import psycopg_connect, say
 
@@ -314,11 +315,18 @@ def reset_sequences(cursor: psycopg.Cursor, tables: list[str]) -> None:
 def _order_model_ready() -> bool:
     """Orders are loaded when the model exists with the columns written here."""
     try:
-        model = apps.get_model("members", "Order")
+        model = apps.get_model("shop", "Order")
     except LookupError:
         return False
     columns = {field.column for field in model._meta.concrete_fields}
-    return {"order_id", "member_id", "placed_at", "total_minor", "fingerprint"} <= columns
+    return {
+        "order_id",
+        "member_id",
+        "placed_at",
+        "total_minor",
+        "fingerprint",
+        "shop_id",
+    } <= columns
 
 
 def generate(
@@ -358,11 +366,13 @@ def generate(
                 d = day[i]
                 yield i + 1, m, stamp(days[d] + 60 * minute[i]), points[i], d
 
+    shop = shop_default().pk
+
     def order_rows() -> Iterator[str]:
         for lot_id, m, at, points, _day in per_lot():
             yield (
                 f"{lot_id}\tB{lot_id:010d}\t{m}\t{at}\t{currency}\t{points * 100}\t0\t{at}\t"
-                f"{FINGERPRINT}\n"
+                f"{FINGERPRINT}\t{shop}\n"
             )
 
     balances = array("q", [0]) * (members + 1)
@@ -396,7 +406,7 @@ def generate(
                 cursor,
                 "shop_order",
                 "id, order_id, member_id, placed_at, currency, total_minor, shipping_minor, "
-                "created_at, fingerprint",
+                "created_at, fingerprint, shop_id",
                 order_rows(),
             )
         copy_rows(

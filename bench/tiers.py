@@ -61,6 +61,7 @@ from django.conf import settings
 from django.db import connection
 
 from batch.services import program_midnight, program_today
+from shop.selectors import shop_default
 from tiers.models import Tier
 from tiers.selectors import member_spend, qualified_tier, qualifying_window, tiers_by_rank
 
@@ -204,6 +205,7 @@ def _order_rows(*, members: int, orders: int, as_of: dt.date, tiers: list[Tier])
     per_window = DAYS / settings.TIER_WINDOW_DAYS
     cache: dict[int, str] = {}
     currency = settings.PROGRAM_CURRENCY
+    shop = shop_default().pk
     order_id = 0
     for member in range(1, members + 1):
         band = min(bisect.bisect_right(cumulative, draw()), len(BAND_WEIGHTS) - 1)
@@ -223,7 +225,7 @@ def _order_rows(*, members: int, orders: int, as_of: dt.date, tiers: list[Tier])
                 stamp = cache[at] = time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(at))
             yield (
                 f"{order_id}\tT{order_id:010d}\t{member}\t{stamp}\t{currency}\t{total}\t0\t"
-                f"{refunded}\t{stamp}\t{FINGERPRINT}\n"
+                f"{refunded}\t{stamp}\t{FINGERPRINT}\t{shop}\n"
             )
 
 
@@ -289,7 +291,7 @@ def load(*, members: int, orders: int, as_of: dt.date) -> None:
             cursor,
             "shop_order",
             "id, order_id, member_id, placed_at, currency, total_minor, shipping_minor, "
-            "refunded_minor, created_at, fingerprint",
+            "refunded_minor, created_at, fingerprint, shop_id",
             _order_rows(members=members, orders=orders, as_of=as_of, tiers=tiers),
         )
         reset_sequences(cursor, ["members_user", "members_member", "shop_order"])

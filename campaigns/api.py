@@ -191,6 +191,7 @@ def orders_create(request: HttpRequest, body: OrderIn) -> Status[OrderResult]:
         coupons=body.coupons,
     )
     result, created = order_record(
+        shop=request.auth.shop,  # type: ignore[attr-defined]
         data=data,
         fingerprint=fingerprint(body.model_dump(mode="json")),
         api_key=request.auth,  # type: ignore[arg-type]
@@ -206,6 +207,7 @@ def orders_create(request: HttpRequest, body: OrderIn) -> Status[OrderResult]:
 def refunds_create(request: HttpRequest, order_id: str, body: RefundIn) -> Status:
     currency = settings.PROGRAM_CURRENCY
     result, created = refund_record(
+        shop=request.auth.shop,  # type: ignore[attr-defined]
         order_id=order_id,
         refund_id=body.refund_id,
         amount_minor=parse_amount(body.amount, currency, field="amount"),
@@ -223,6 +225,7 @@ def refunds_create(request: HttpRequest, order_id: str, body: RefundIn) -> Statu
 )
 def events_create(request: HttpRequest, body: EventIn) -> Status:
     result, created = event_record(
+        shop=request.auth.shop,  # type: ignore[attr-defined]
         member=member_or_404(body.member),
         event_id=body.event_id,
         type=body.type,

@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
-from shop.models import ApiKey, Order
+from shop.models import ApiKey, Order, Shop
 
 
 class OrderPoints(models.Model):
@@ -31,7 +31,8 @@ class OrderPoints(models.Model):
 class Event(models.Model):
     """An action the shop reported (a review, a share) and what it earned."""
 
-    event_id = models.CharField(_("shop's event id"), max_length=100, unique=True)
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, db_index=False, related_name="+")
+    event_id = models.CharField(_("shop's event id"), max_length=100)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     type = models.CharField(max_length=30)
     occurred_at = models.DateTimeField()
@@ -46,6 +47,9 @@ class Event(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["member", "type", "created_at"], name="event_member_type_received")
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "event_id"], name="event_unique_per_shop")
         ]
 
     def __str__(self) -> str:

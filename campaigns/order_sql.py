@@ -63,9 +63,9 @@ _LOCK_MEMBER = f"""
     WHERE m.number = %s
 """  # noqa: S608 - table names are the models', values are parameters
 _INSERT_ORDER = f"""
-    INSERT INTO {ORDER} (order_id, member_id, placed_at, currency, total_minor,
+    INSERT INTO {ORDER} (shop_id, order_id, member_id, placed_at, currency, total_minor,
         shipping_minor, refunded_minor, created_at, api_key_id, shopify_shop_id, fingerprint)
-    VALUES (%s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s)
     ON CONFLICT DO NOTHING
     RETURNING id
 """  # noqa: S608
@@ -108,10 +108,12 @@ def lock_member(cursor: CursorWrapper, number: str) -> OrderMember | None:
 
 
 def insert_order(cursor: CursorWrapper, order: Order) -> int | None:
-    """Insert `order`; its id, or None (nothing written) when its order id is taken."""
+    """Insert `order`; its id, or None (nothing written) when its shop's order id is
+    taken."""
     statement = (
         _INSERT_ORDER,
         [
+            order.shop_id,
             order.order_id,
             order.member_id,
             _ts(order.placed_at),

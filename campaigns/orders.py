@@ -112,7 +112,7 @@ def order_campaigns_apply(
             member=member,
             points=offer.points,
             source=Source(Entry.Source.CAMPAIGN, f"{code}/{order.pk}"),
-            key=f"order:{order.order_id}#{code}",
+            key=f"order:{order.shop.ledger_ref(order.order_id)}#{code}",
             available_from=available_from,
             effective_at=order.placed_at,
             reason=code,
@@ -145,8 +145,9 @@ def order_refund_reverse(
     """Take back the shares of an order's points that a refund of `amount_minor`
     undoes (the order's base points and each campaign's), each in the
     proportion of the money refunded so far, so that refunds adding up to the
-    total take back exactly what was earned. Returns the points taken back: less
-    than that where some of a share's points expired (they are not taken again)."""
+    total take back exactly what was earned. `refund_id` as the ledger names it
+    (Shop.ledger_ref). Returns the points taken back: less than that where some
+    of a share's points expired (they are not taken again)."""
     campaigns = list(
         OrderCampaign.objects.filter(order=order)
         .select_related("campaign")
@@ -154,7 +155,13 @@ def order_refund_reverse(
     )
     total_points = OrderPoints.objects.get(order=order).points
     base = total_points - sum(c.points for c in campaigns)
-    shares = [(Source(Entry.Source.ORDER, order.order_id), base, refund_key(refund_id))]
+    shares = [
+        (
+            Source(Entry.Source.ORDER, order.shop.ledger_ref(order.order_id)),
+            base,
+            refund_key(refund_id),
+        )
+    ]
     for row in campaigns:
         code = row.campaign.code
         source = Source(Entry.Source.CAMPAIGN, f"{code}/{order.pk}")

@@ -24,7 +24,7 @@ from points.models import Entry
 from points.services import Source, lock_account, points_earn
 from rewards.services.coupons import coupon_uses_release_for_order, coupons_consume_for_order
 from shop.errors import Conflict, DomainError, Invalid, NotFound
-from shop.models import ApiKey, Order, Refund, RefundLine, ShopifyShop
+from shop.models import ApiKey, Order, Refund, RefundLine, Shop, ShopifyShop
 from shop.money import currency_exponent
 from tiers.services import EarnRate, PlanLine, lock_state, plans_refund, tier_order_apply
 
@@ -200,8 +200,12 @@ def _order_result(
     )
 
 
-def _order_replay(order_id: str, fingerprint: str) -> OrderResult | None:
-    order = Order.objects.select_related("member", "earning").filter(order_id=order_id).first()
+def _order_replay(shop: Shop, order_id: str, fingerprint: str) -> OrderResult | None:
+    order = (
+        Order.objects.select_related("member", "earning")
+        .filter(shop=shop, order_id=order_id)
+        .first()
+    )
     if order is None:
         return None
     if order.fingerprint != fingerprint:
@@ -215,12 +219,14 @@ class _OrderTaken(Exception):
 
 def order_record(
     *,
+    shop: Shop,
     data: OrderInput,
     fingerprint: str,
     api_key: ApiKey | None = None,
     shopify_shop: ShopifyShop | None = None,
 ) -> tuple[OrderResult, bool]:
-    """Record a paid order and credit its points, pending for the return window.
+    """Record a paid order of `shop` and credit its points, pending for the return
+    window.
     Returns (result, created): a retry gets the first result and False.
 
     The hot path of the shop's API, in plain SQL (campaigns/order_sql.py lists
@@ -238,6 +244,7 @@ def order_record(
             _check_transacting(member)
             # 2-3. the order (nothing when its id is taken) and its lines
             order = Order(
+                shop=shop,
                 order_id=data.order_id,
                 member=member,
                 placed_at=data.placed_at,
@@ -265,8 +272,8 @@ def order_record(
                 points_earn(
                     member=member,
                     points=earning.points,
-                    source=Source(Entry.Source.ORDER, order.order_id),
-                    key=f"order:{order.order_id}",
+                    source=Source(Entry.Source.ORDER, shop.ledger_ref(order.order_id)),
+                    key=f"order:{shop.ledger_ref(order.order_id)}",
                     available_from=pending_until,
                     effective_at=data.placed_at,
                     locked=locked.balance,
@@ -297,22 +304,24 @@ def order_record(
                 )
             orders_count()
     except (DomainError, _OrderTaken, IntegrityError):
-        if (earlier := _order_replay(data.order_id, fingerprint)) is not None:
+        if (earlier := _order_replay(shop, data.order_id, fingerprint)) is not None:
             return earlier, False
         raise
     return _order_result(order, pending_until, earning), True
 
 
-def _refund_replay(refund_id: str, order_id: str, fingerprint: str) -> RefundResult | None:
-    refund = Refund.objects.select_related("order").filter(refund_id=refund_id).first()
+def _refund_replay(
+    shop: Shop, refund_id: str, order_id: str, fingerprint: str
+) -> RefundResult | None:
+    refund = Refund.objects.select_related("order").filter(shop=shop, refund_id=refund_id).first()
     if refund is None:
         return None
     if refund.fingerprint != fingerprint or refund.order.order_id != order_id:
         raise _conflict(f"Refund {refund_id}")
     reversed_points = -(
-        Entry.objects.filter(refund_entries(refund_id), member_id=refund.order.member_id).aggregate(
-            total=Sum(F("amount") + F("pending_change"))
-        )["total"]
+        Entry.objects.filter(
+            refund_entries(shop.ledger_ref(refund_id)), member_id=refund.order.member_id
+        ).aggregate(total=Sum(F("amount") + F("pending_change")))["total"]
         or 0
     )
     return RefundResult(refund_id=refund_id, order_id=order_id, points_reversed=reversed_points)
@@ -320,6 +329,7 @@ def _refund_replay(refund_id: str, order_id: str, fingerprint: str) -> RefundRes
 
 def refund_record(
     *,
+    shop: Shop,
     order_id: str,
     refund_id: str,
     amount_minor: int,
@@ -330,15 +340,16 @@ def refund_record(
 ) -> tuple[RefundResult, bool]:
     """Record a refund and take back the points it undoes: the order's points in
     the proportion of the money refunded so far, so that refunds adding up to the
-    order's total take back exactly what it earned."""
-    if (earlier := _refund_replay(refund_id, order_id, fingerprint)) is not None:
+    order's total take back exactly what it earned. Only `shop`'s own orders are
+    found."""
+    if (earlier := _refund_replay(shop, refund_id, order_id, fingerprint)) is not None:
         return earlier, False
     try:
         with transaction.atomic():
             order = (
                 Order.objects.select_for_update(of=("self",))
-                .select_related("member")
-                .filter(order_id=order_id)
+                .select_related("member", "shop")
+                .filter(shop=shop, order_id=order_id)
                 .first()
             )
             if order is None:
@@ -354,6 +365,7 @@ def refund_record(
                 refunded_minor=F("refunded_minor") + amount_minor
             )
             refund = Refund.objects.create(
+                shop=shop,
                 refund_id=refund_id,
                 order=order,
                 amount_minor=amount_minor,
@@ -376,19 +388,19 @@ def refund_record(
             plans_refund(order=order, lines=None if fully_refunded else _plan_lines(lines))
             points = order_refund_reverse(
                 order=order,
-                refund_id=refund_id,
+                refund_id=shop.ledger_ref(refund_id),
                 refunded_before=refunded,
                 amount_minor=amount_minor,
             )
     except IntegrityError:
-        if (earlier := _refund_replay(refund_id, order_id, fingerprint)) is not None:
+        if (earlier := _refund_replay(shop, refund_id, order_id, fingerprint)) is not None:
             return earlier, False
         raise
     return RefundResult(refund_id=refund_id, order_id=order_id, points_reversed=points), True
 
 
-def _event_replay(event_id: str, fingerprint: str) -> EventResult | None:
-    event = Event.objects.filter(event_id=event_id).first()
+def _event_replay(shop: Shop, event_id: str, fingerprint: str) -> EventResult | None:
+    event = Event.objects.filter(shop=shop, event_id=event_id).first()
     if event is None:
         return None
     if event.fingerprint != fingerprint:
@@ -398,6 +410,7 @@ def _event_replay(event_id: str, fingerprint: str) -> EventResult | None:
 
 def event_record(
     *,
+    shop: Shop,
     member: Member,
     event_id: str,
     type: str,
@@ -421,7 +434,7 @@ def event_record(
         raise Invalid(
             "An event cannot happen in the future.", fields={"occurred_at": "In the future."}
         )
-    if (earlier := _event_replay(event_id, fingerprint)) is not None:
+    if (earlier := _event_replay(shop, event_id, fingerprint)) is not None:
         return earlier, False
     max_age = settings.EVENT_MAX_AGE_DAYS
     if occurred_at < now - dt.timedelta(days=max_age):
@@ -449,6 +462,7 @@ def event_record(
             elif earned_today >= rule["daily_cap"]:
                 points, reason = 0, "daily_cap"
             Event.objects.create(
+                shop=shop,
                 event_id=event_id,
                 member=member,
                 type=type,
@@ -462,13 +476,13 @@ def event_record(
                 points_earn(
                     member=member,
                     points=points,
-                    source=Source(Entry.Source.EVENT, event_id),
-                    key=f"event:{event_id}",
+                    source=Source(Entry.Source.EVENT, shop.ledger_ref(event_id)),
+                    key=f"event:{shop.ledger_ref(event_id)}",
                     effective_at=occurred_at,
                     reason=type,
                 )
     except IntegrityError:
-        if (earlier := _event_replay(event_id, fingerprint)) is not None:
+        if (earlier := _event_replay(shop, event_id, fingerprint)) is not None:
             return earlier, False
         raise
     return EventResult(event_id=event_id, points=points, reason=reason), True

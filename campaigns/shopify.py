@@ -11,7 +11,7 @@ from shop.shopify import ShopifyOrder, ShopifyRefund
 from .services import CustomerInput, LineInput, OrderInput, order_record, refund_record
 
 
-def order_from_shopify(*, shop: ShopifyShop, payload: ShopifyOrder) -> None:
+def order_from_shopify(*, store: ShopifyShop, payload: ShopifyOrder) -> None:
     """A paid Shopify order earns like an order reported through the API. A guest
     checkout with no e-mail names nobody to credit, and is only recorded as
     delivered."""
@@ -29,6 +29,7 @@ def order_from_shopify(*, shop: ShopifyShop, payload: ShopifyOrder) -> None:
         if not line.gift_card
     ]
     order_record(
+        shop=store.shop,
         data=OrderInput(
             order_id=payload.id,
             customer=CustomerInput(external_id=customer_id, email=payload.email),
@@ -39,16 +40,17 @@ def order_from_shopify(*, shop: ShopifyShop, payload: ShopifyOrder) -> None:
             lines=lines,
         ),
         fingerprint=fingerprint(dataclasses.asdict(payload)),
-        shopify_shop=shop,
+        shopify_shop=store,
     )
 
 
-def refund_from_shopify(*, shop: ShopifyShop, payload: ShopifyRefund) -> None:
+def refund_from_shopify(*, store: ShopifyShop, payload: ShopifyRefund) -> None:
     """A refund takes back the points of its order, in proportion. A refund of an
     order the programme never credited (a guest's) changes nothing."""
-    if not Order.objects.filter(order_id=payload.order_id).exists():
+    if not Order.objects.filter(shop=store.shop, order_id=payload.order_id).exists():
         return
     refund_record(
+        shop=store.shop,
         order_id=payload.order_id,
         refund_id=payload.id,
         amount_minor=payload.amount_minor,
@@ -59,5 +61,5 @@ def refund_from_shopify(*, shop: ShopifyShop, payload: ShopifyRefund) -> None:
             for line in payload.refund_line_items
         ],
         fingerprint=fingerprint(dataclasses.asdict(payload)),
-        shopify_shop=shop,
+        shopify_shop=store,
     )

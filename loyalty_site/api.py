@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -20,6 +21,7 @@ from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer
+from ninja.throttling import SimpleRateThrottle
 
 from campaigns.api import router as campaigns_router
 from points.api import router as points_router
@@ -72,12 +74,37 @@ class ApiKeyBearer(HttpBearer):
         return api_key_authenticate(key=token)
 
 
+class ApiKeyThrottle(SimpleRateThrottle):
+    """At most API_RATE_LIMIT requests per key ("600/min"; empty: no limit), counted
+    in the cache: set CACHE_URL to a shared cache (Redis) so that every worker
+    counts the same requests. Past the limit: 429 with Retry-After."""
+
+    scope = "api_key"
+
+    def __init__(self) -> None:
+        super().__init__(rate=settings.API_RATE_LIMIT or None)
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.rate = settings.API_RATE_LIMIT or None  # read each time: tests change it
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+    def get_cache_key(self, request: HttpRequest) -> str | None:
+        api_key = getattr(request, "auth", None)
+        if api_key is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": api_key.pk}
+
+
 api = NinjaAPI(
     title="Loyalty shop API",
     version="1",
     description="Enrol members, report orders and refunds, spend points at checkout.",
     urls_namespace="api-v1",
     auth=ApiKeyBearer(),
+    throttle=ApiKeyThrottle(),
     parser=StrictJsonParser(),
     renderer=OrjsonRenderer(),
 )

@@ -145,6 +145,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
+# The shop API: requests per API key and period ("600/min", "20/s"; empty: no limit).
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
+
 # Shopify: the webhook signing secret of one connected store (more stores in the admin).
 SHOPIFY_WEBHOOK_SECRET = env.str("SHOPIFY_WEBHOOK_SECRET", default="")
 

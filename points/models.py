@@ -77,7 +77,9 @@ class Entry(models.Model):
     balance_after = models.BigIntegerField(help_text=_("available points after this entry"))
     pending_after = models.BigIntegerField()
     source_type = models.CharField(max_length=10, choices=Source.choices)
-    source_ref = models.CharField(max_length=100, blank=True)
+    source_ref = models.CharField(
+        max_length=150, blank=True, help_text=_("the source's id; a shop's ids with its code")
+    )
     idempotency_key = models.CharField(max_length=150)
     fingerprint = models.CharField(max_length=64, help_text=_("hash of the operation's arguments"))
     actor = models.ForeignKey(
@@ -196,6 +198,10 @@ class Redemption(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # No index of its own: the unique (shop, member, idempotency_key) starts with it.
+    shop = models.ForeignKey(
+        "shop.Shop", on_delete=models.PROTECT, db_index=False, related_name="+"
+    )
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="redemptions")
     idempotency_key = models.CharField(max_length=150)
     fingerprint = models.CharField(max_length=64)
@@ -216,7 +222,8 @@ class Redemption(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["member", "idempotency_key"], name="redemption_unique_key_per_member"
+                fields=["shop", "member", "idempotency_key"],
+                name="redemption_unique_key_per_shop_member",
             ),
             models.CheckConstraint(condition=Q(points__gt=0), name="redemption_points_gt_0"),
         ]

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 
 from members.models import Member
-from shop.models import ApiKey
+from shop.models import ApiKey, Shop
 
 from .errors import IdempotencyConflict, InvalidPoints, RedemptionTooLarge
 from .models import Entry, Redemption
@@ -16,6 +16,7 @@ from .services import Source, fingerprint_of, lock_account, points_cancel_redemp
 
 def redemption_create(
     *,
+    shop: Shop,
     member: Member,
     points: int,
     key: str,
@@ -23,8 +24,9 @@ def redemption_create(
     order_ref: str = "",
     api_key: ApiKey | None = None,
 ) -> tuple[Redemption, bool]:
-    """Spend `points` as a discount; returns (redemption, created). The same key
-    again returns the first redemption; with other arguments it is a conflict."""
+    """Spend `points` as a discount at `shop`; returns (redemption, created). The
+    same key (of the same shop) again returns the first redemption; with other
+    arguments it is a conflict."""
     step = settings.POINTS_REDEMPTION_STEP
     if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise InvalidPoints("Points must be a positive whole number.")
@@ -42,7 +44,7 @@ def redemption_create(
     )
     with transaction.atomic():
         lock_account(member_id=member.pk)
-        earlier = Redemption.objects.filter(member=member, idempotency_key=key).first()
+        earlier = Redemption.objects.filter(shop=shop, member=member, idempotency_key=key).first()
         if earlier is not None:
             if earlier.fingerprint != fingerprint:
                 raise IdempotencyConflict(f"Idempotency key {key!r} was used for another request.")
@@ -50,11 +52,12 @@ def redemption_create(
         entry = points_redeem(
             member=member,
             points=points,
-            source=Source(Entry.Source.REWARD, order_ref or "checkout"),
-            key=f"redemption:{key}",
+            source=Source(Entry.Source.REWARD, shop.ledger_ref(order_ref or "checkout")),
+            key=f"redemption:{shop.ledger_ref(key)}",
             reason="checkout discount",
         )
         redemption = Redemption.objects.create(
+            shop=shop,
             member=member,
             idempotency_key=key,
             fingerprint=fingerprint,

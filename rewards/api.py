@@ -329,6 +329,7 @@ def redemptions_create(request: HttpRequest, body: RedemptionIn) -> Status[dict]
     if body.points is None:
         raise Invalid("Send either `points` or `reward`.")
     redemption, created = redemption_create(
+        shop=request.auth.shop,  # type: ignore[attr-defined]
         member=member,
         points=body.points,
         key=body.idempotency_key,
@@ -346,7 +347,9 @@ def redemptions_create(request: HttpRequest, body: RedemptionIn) -> Status[dict]
 )
 def redemptions_cancel(request: HttpRequest, redemption_id: uuid.UUID) -> dict:
     redemption = (
-        Redemption.objects.select_related("member", "entry").filter(public_id=redemption_id).first()
+        Redemption.objects.select_related("member", "entry")
+        .filter(public_id=redemption_id, shop=request.auth.shop)  # type: ignore[attr-defined]
+        .first()
     )
     if redemption is not None:
         return _points_redemption_out(redemption_cancel(redemption=redemption))

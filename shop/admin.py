@@ -1,50 +1,91 @@
-from django.contrib import admin, messages
+from django import forms
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
 from members.admin import ReadOnlyAdmin, ReadOnlyInline
 
-from .models import ApiKey, Order, OrderLine, Refund, RefundLine, ShopifyShop, WebhookDelivery
+from .models import (
+    ApiKey,
+    Order,
+    OrderLine,
+    Refund,
+    RefundLine,
+    Shop,
+    ShopifyShop,
+    WebhookDelivery,
+)
 from .services import api_key_create, api_key_revoke
+
+
+@admin.register(Shop)
+class ShopAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "created_at"]
+    search_fields = ["=code", "name"]
+    ordering = ["code"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Shop | None = None) -> list[str]:
+        return ["code"] if obj is not None else []  # ledger references carry the code
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Keys are created here (the key is shown once, in a message) and revoked, never
-    deleted: orders and refunds keep pointing at the key that reported them."""
+    """Keys are created here and revoked, never deleted: orders and refunds keep
+    pointing at the key that reported them. A new key is shown once, on the page
+    that answers its creation, and kept nowhere else (no message, no session)."""
 
-    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_display = ["name", "shop", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["shop", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["shop"]
     search_fields = ["name", "=prefix"]
     ordering = ["-id"]
     actions = ["revoke"]
 
     def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         if obj is None:
-            return ["name"]
-        return ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+            return ["shop", "name"]
+        return ["shop", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         if obj is None:
             return []
-        return ["prefix", "created_at", "last_used_at", "revoked_at"]
+        return ["shop", "prefix", "created_at", "last_used_at", "revoked_at"]
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: ModelForm, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        api_key, plaintext = api_key_create(name=obj.name)
+        api_key, plaintext = api_key_create(name=obj.name, shop=obj.shop)
         for field in ApiKey._meta.concrete_fields:
             setattr(obj, field.attname, getattr(api_key, field.attname))
         obj._state.adding = False
         obj._state.db = api_key._state.db
-        messages.warning(
+        obj.plaintext = plaintext  # type: ignore[attr-defined]  # for response_add, once
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        plaintext = obj.plaintext  # type: ignore[attr-defined]
+        response = TemplateResponse(
             request,
-            _("The new key is %(key)s. Copy it now: it is not stored and will not be shown again.")
-            % {"key": plaintext},
+            "admin/shop/apikey/created.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "api_key": obj,
+                "plaintext": plaintext,
+                "title": _("API key created"),
+            },
         )
+        add_never_cache_headers(response)
+        return response
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -57,12 +98,62 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(count)d key(s) revoked.") % {"count": len(keys)})
 
 
+def _masked(secret: str) -> str:
+    return f"{'•' * 8}{secret[-4:]}" if len(secret) > 12 else "•" * 8
+
+
+class ShopifyShopForm(forms.ModelForm):
+    """The webhook secret is written, never shown: the field is always empty, and
+    left empty it keeps the secret there is."""
+
+    webhook_secret = forms.CharField(
+        label=_("webhook secret"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=ShopifyShop._meta.get_field("webhook_secret").help_text,
+    )
+    clear_secret = forms.BooleanField(
+        label=_("clear the secret"),
+        required=False,
+        help_text=_("Use the SHOPIFY_WEBHOOK_SECRET setting instead."),
+    )
+
+    class Meta:
+        model = ShopifyShop
+        fields = ["shop", "name", "domain", "webhook_secret", "is_active"]
+
+    def clean_webhook_secret(self) -> str:
+        secret: str = self.cleaned_data["webhook_secret"]
+        if not secret and self.instance.pk:
+            return self.instance.webhook_secret
+        return secret
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        if cleaned.get("clear_secret"):
+            cleaned["webhook_secret"] = ""
+        return cleaned
+
+
 @admin.register(ShopifyShop)
 class ShopifyShopAdmin(admin.ModelAdmin):
-    list_display = ["domain", "name", "is_active", "created_at"]
-    list_filter = ["is_active"]
+    form = ShopifyShopForm
+    list_display = ["domain", "name", "shop", "is_active", "created_at"]
+    list_filter = ["is_active", "shop"]
+    list_select_related = ["shop"]
     search_fields = ["domain", "name"]
     ordering = ["domain"]
+    readonly_fields = ["secret"]
+
+    def get_fields(self, request: HttpRequest, obj: ShopifyShop | None = None) -> list[str]:
+        if obj is None:
+            return ["shop", "name", "domain", "webhook_secret", "is_active"]
+        return ["shop", "name", "domain", "secret", "webhook_secret", "clear_secret", "is_active"]
+
+    @admin.display(description=_("current secret"))
+    def secret(self, obj: ShopifyShop) -> str:
+        return _masked(obj.webhook_secret) if obj.webhook_secret else "-"
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -112,9 +203,9 @@ class RefundAdmin(ReadOnlyAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["topic", "event_id", "webhook_id", "shop", "received_at"]
+    list_display = ["topic", "event_id", "webhook_id", "store", "received_at"]
     list_filter = ["topic"]
-    list_select_related = ["shop"]
+    list_select_related = ["store"]
     search_fields = ["=event_id", "=webhook_id"]
     show_full_result_count = False
     ordering = ["-id"]

@@ -8,11 +8,36 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
 
+DEFAULT_SHOP_CODE = "default"
+
+
+class Shop(models.Model):
+    """A shop (a site, a store) that reports to the programme. Its API keys and
+    Shopify stores act for it; the orders, refunds, events and redemptions it
+    reports are its own (their ids are unique per shop, and no other shop's key
+    sees them). Members, points and tiers are programme-wide."""
+
+    code = models.SlugField(
+        max_length=30, unique=True, help_text=_("A short name for commands, e.g. my-shop.")
+    )
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def ledger_ref(self, ref: str) -> str:
+        """`ref` (an order, refund, event or redemption id of this shop) as the
+        ledger names it: as it is for the default shop, as it always was, and
+        prefixed with the shop's code for every other shop."""
+        return ref if self.code == DEFAULT_SHOP_CODE else f"{self.code}:{ref}"
+
 
 class ApiKey(models.Model):
     """A shop's key to the API. Only the SHA-256 of the key is stored; the key itself
     is shown once, when it is created. `prefix` identifies it to staff."""
 
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="api_keys")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=8, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -32,8 +57,9 @@ class ApiKey(models.Model):
 
 
 class ShopifyShop(models.Model):
-    """A connected Shopify store whose webhooks are accepted."""
+    """A connected Shopify store whose webhooks are accepted, for its shop."""
 
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="shopify_stores")
     name = models.CharField(max_length=100)
     domain = models.CharField(
         max_length=255, unique=True, help_text=_("The store's domain, e.g. my-shop.myshopify.com.")
@@ -58,9 +84,9 @@ class ShopifyShop(models.Model):
 
 class WebhookDelivery(models.Model):
     """A webhook event taken in. Shopify may deliver one event several times; the
-    unique (shop, event_id) makes the repeats do nothing."""
+    unique (store, event_id) makes the repeats do nothing."""
 
-    shop = models.ForeignKey(ShopifyShop, on_delete=models.PROTECT)
+    store = models.ForeignKey(ShopifyShop, on_delete=models.PROTECT)
     topic = models.CharField(max_length=50)
     event_id = models.CharField(max_length=100)
     webhook_id = models.CharField(max_length=100, blank=True)
@@ -69,7 +95,7 @@ class WebhookDelivery(models.Model):
     class Meta:
         verbose_name_plural = _("webhook deliveries")
         constraints = [
-            models.UniqueConstraint(fields=["shop", "event_id"], name="webhook_delivery_unique")
+            models.UniqueConstraint(fields=["store", "event_id"], name="webhook_delivery_unique")
         ]
 
     def __str__(self) -> str:
@@ -81,7 +107,9 @@ class Order(models.Model):
     are in minor units of `currency`; `total_minor` is the net the points are based
     on (lines after discounts, no shipping)."""
 
-    order_id = models.CharField(_("shop's order id"), max_length=100, unique=True)
+    # No index of its own: the unique (shop, order_id) serves every lookup by shop.
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, db_index=False, related_name="+")
+    order_id = models.CharField(_("shop's order id"), max_length=100)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
     placed_at = models.DateTimeField()
     currency = models.CharField(max_length=3)
@@ -113,6 +141,7 @@ class Order(models.Model):
             )
         ]
         constraints = [
+            models.UniqueConstraint(fields=["shop", "order_id"], name="order_unique_per_shop"),
             models.CheckConstraint(
                 condition=models.Q(total_minor__gte=0), name="order_total_not_negative"
             ),
@@ -154,7 +183,8 @@ class OrderLine(models.Model):
 class Refund(models.Model):
     """Money the shop gave back on an order."""
 
-    refund_id = models.CharField(_("shop's refund id"), max_length=100, unique=True)
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, db_index=False, related_name="+")
+    refund_id = models.CharField(_("shop's refund id"), max_length=100)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     amount_minor = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -164,6 +194,7 @@ class Refund(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["shop", "refund_id"], name="refund_unique_per_shop"),
             models.CheckConstraint(
                 condition=models.Q(amount_minor__gte=0), name="refund_amount_not_negative"
             ),

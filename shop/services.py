@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import ApiKey, ShopifyShop, WebhookDelivery
+from .models import ApiKey, Shop, ShopifyShop, WebhookDelivery
+from .selectors import shop_default
 
 API_KEY_PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 API_KEY_MAX_LENGTH = 200
@@ -32,12 +33,14 @@ def _api_key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_key_create(*, name: str) -> tuple[ApiKey, str]:
-    """A new API key and its plaintext, `lk_<prefix>_<secret>`. The plaintext is not
-    stored (only its SHA-256), so the caller shows it once."""
+def api_key_create(*, name: str, shop: Shop) -> tuple[ApiKey, str]:
+    """A new API key of `shop` and its plaintext, `lk_<prefix>_<secret>`. The
+    plaintext is not stored (only its SHA-256), so the caller shows it once."""
     prefix = "".join(secrets.choice(API_KEY_PREFIX_ALPHABET) for _ in range(8))
     plaintext = f"lk_{prefix}_{secrets.token_urlsafe(32)}"
-    api_key = ApiKey.objects.create(name=name, prefix=prefix, key_hash=_api_key_hash(plaintext))
+    api_key = ApiKey.objects.create(
+        shop=shop, name=name, prefix=prefix, key_hash=_api_key_hash(plaintext)
+    )
     return api_key, plaintext
 
 
@@ -68,7 +71,11 @@ def api_key_authenticate(*, key: str) -> ApiKey | None:
         api_key = cached[1]
     else:
         _active_keys.pop(key_hash, None)
-        found = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).first()
+        found = (
+            ApiKey.objects.select_related("shop")
+            .filter(key_hash=key_hash, revoked_at__isnull=True)
+            .first()
+        )
         if found is None:
             return None
         api_key = found
@@ -95,34 +102,38 @@ def _shopify_signature_valid(*, body: bytes, signature: str, secret: str) -> boo
 
 
 def shopify_shop_authenticate(*, body: bytes, signature: str, domain: str) -> ShopifyShop | None:
-    """The active shop whose secret signed `body`, or None.
+    """The active Shopify store whose secret signed `body`, or None.
 
-    Shops configured in the admin are tried first (only the one named by `domain`,
+    Stores configured in the admin are tried first (only the one named by `domain`,
     when the request names one), then the SHOPIFY_WEBHOOK_SECRET setting; a request
-    signed with the setting's secret is recorded under a shop row for its domain,
-    created on first use."""
+    signed with the setting's secret is recorded under a store row for its domain,
+    created on first use for the default shop."""
     if not signature:
         return None
-    shops = ShopifyShop.objects.filter(is_active=True).exclude(webhook_secret="")
+    stores = (
+        ShopifyShop.objects.select_related("shop").filter(is_active=True).exclude(webhook_secret="")
+    )
     if domain:
-        shops = shops.filter(domain=domain)
-    for shop in shops:
-        if _shopify_signature_valid(body=body, signature=signature, secret=shop.webhook_secret):
-            return shop
+        stores = stores.filter(domain=domain)
+    for store in stores:
+        if _shopify_signature_valid(body=body, signature=signature, secret=store.webhook_secret):
+            return store
     env_secret: str = settings.SHOPIFY_WEBHOOK_SECRET
     if not env_secret or not _shopify_signature_valid(
         body=body, signature=signature, secret=env_secret
     ):
         return None
     domain = domain or SHOPIFY_ENV_SHOP_DOMAIN
-    shop, _created = ShopifyShop.objects.get_or_create(domain=domain, defaults={"name": domain})
-    if not shop.is_active or shop.webhook_secret:
+    store, _created = ShopifyShop.objects.select_related("shop").get_or_create(
+        domain=domain, defaults={"name": domain, "shop": shop_default()}
+    )
+    if not store.is_active or store.webhook_secret:
         return None
-    return shop
+    return store
 
 
 def webhook_delivery_record(
-    *, shop: ShopifyShop, topic: str, event_id: str, webhook_id: str
+    *, store: ShopifyShop, topic: str, event_id: str, webhook_id: str
 ) -> WebhookDelivery | None:
     """Record that an event arrived; None when it already had (a repeat delivery).
     Call it inside the transaction that applies the event, so that a failure undoes
@@ -130,7 +141,7 @@ def webhook_delivery_record(
     try:
         with transaction.atomic():
             return WebhookDelivery.objects.create(
-                shop=shop, topic=topic, event_id=event_id, webhook_id=webhook_id
+                store=store, topic=topic, event_id=event_id, webhook_id=webhook_id
             )
     except IntegrityError:
         return None

@@ -1,7 +1,7 @@
 """Shopify webhooks: POST /webhooks/shopify/orders-create and .../refunds-create.
 
 Each request is verified (X-Shopify-Hmac-Sha256 over the raw body, with a connected
-shop's secret), read into a dataclass (shop/shopify.py) and handed to the
+store's secret), read into a dataclass (shop/shopify.py) and handed to the
 handler registered for its topic. Recording the delivery (deduplicated by
 X-Shopify-Event-Id) and the handler's work happen in one transaction: when the
 handler fails, nothing is recorded, the answer is not 2xx, and Shopify retries.
@@ -11,7 +11,7 @@ its handlers when Django starts, in its AppConfig.ready():
 
     register_shopify_handler(TOPIC_ORDERS_CREATE, order_from_shopify)
 
-where `order_from_shopify(*, shop: ShopifyShop, payload: ShopifyOrder) -> None`
+where `order_from_shopify(*, store: ShopifyShop, payload: ShopifyOrder) -> None`
 (a refund handler gets `payload: ShopifyRefund`). A handler may raise a DomainError
 (or a Django ValidationError: 422) to refuse the event; the answer carries its
 status and nothing of the event is kept.
@@ -49,7 +49,7 @@ MAX_HEADER_LENGTH = 255
 
 
 def register_shopify_handler(topic: str, fn: ShopifyHandler) -> None:
-    """Have `fn(*, shop, payload)` apply each new event of `topic` (TOPIC_ORDERS_CREATE
+    """Have `fn(*, store, payload)` apply each new event of `topic` (TOPIC_ORDERS_CREATE
     or TOPIC_REFUNDS_CREATE). Registering again replaces the handler."""
     if topic not in _PARSERS:
         raise ValueError(f"Unknown Shopify topic {topic!r}; known: {sorted(_PARSERS)}")
@@ -73,12 +73,12 @@ def _shopify_webhook(request: HttpRequest, *, topic: str) -> JsonResponse:
         return response
 
     body = request.body
-    shop = shopify_shop_authenticate(
+    store = shopify_shop_authenticate(
         body=body,
         signature=_header(request, "X-Shopify-Hmac-Sha256"),
         domain=_header(request, "X-Shopify-Shop-Domain").lower(),
     )
-    if shop is None:
+    if store is None:
         return _error(401, "unauthenticated", "The webhook's signature does not verify.")
 
     sent_topic = _header(request, "X-Shopify-Topic")
@@ -100,23 +100,23 @@ def _shopify_webhook(request: HttpRequest, *, topic: str) -> JsonResponse:
         return _error(400, "invalid", "The body is not JSON.", {"body": "Not valid JSON."})
 
     return _shopify_event_apply(
-        shop=shop, topic=topic, event_id=event_id, webhook_id=webhook_id, payload=payload
+        store=store, topic=topic, event_id=event_id, webhook_id=webhook_id, payload=payload
     )
 
 
 def _shopify_event_apply(
-    *, shop: ShopifyShop, topic: str, event_id: str, webhook_id: str, payload: object
+    *, store: ShopifyShop, topic: str, event_id: str, webhook_id: str, payload: object
 ) -> JsonResponse:
     try:
         with transaction.atomic():
             delivery = webhook_delivery_record(
-                shop=shop, topic=topic, event_id=event_id, webhook_id=webhook_id
+                store=store, topic=topic, event_id=event_id, webhook_id=webhook_id
             )
             if delivery is None:
                 return JsonResponse({"status": "duplicate"})
             handler = _handlers.get(topic)
             if handler is not None:
-                handler(shop=shop, payload=payload)
+                handler(store=store, payload=payload)
     except DomainError as exc:
         return _error(http_status(exc.code), exc.code, exc.message, exc.fields)
     except ValidationError as exc:

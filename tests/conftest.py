@@ -45,7 +45,8 @@ def _fresh_cache() -> None:
 @pytest.fixture(autouse=True)
 def _default_tiers(request: pytest.FixtureRequest) -> None:
     """A transactional test empties every table when it ends, the rows of data
-    migrations included: the tests after it get the default tiers back."""
+    migrations included: the tests after it get the default tiers and the default
+    shop back."""
     names = set(request.fixturenames)
     if "transactional_db" in names or "db" in names:
         request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
@@ -53,10 +54,12 @@ def _default_tiers(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("_django_db_helper")
     else:
         return
+    from shop.models import DEFAULT_SHOP_CODE, Shop
     from tiers.defaults import default_tiers_create
     from tiers.models import Tier
 
     default_tiers_create(Tier)
+    Shop.objects.get_or_create(code=DEFAULT_SHOP_CODE, defaults={"name": "Default shop"})
 
 
 @pytest.fixture

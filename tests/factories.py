@@ -4,7 +4,8 @@ from django.utils import timezone
 
 from members.models import Member, User
 from members.services import member_create
-from shop.models import ApiKey, ShopifyShop
+from shop.models import ApiKey, Shop, ShopifyShop
+from shop.selectors import shop_default
 from shop.services import api_key_create
 
 PASSWORD = "correct-horse-battery-staple"
@@ -60,10 +61,11 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
         model = ApiKey
 
     name = factory.Sequence(lambda n: f"shop {n}")
+    shop = factory.LazyFunction(shop_default)
 
     @classmethod
     def _create(cls, model_class: type[ApiKey], *args: object, **kwargs: object) -> ApiKey:
-        api_key, plaintext = api_key_create(name=str(kwargs.pop("name")))
+        api_key, plaintext = api_key_create(name=str(kwargs.pop("name")), shop=kwargs.pop("shop"))
         if kwargs:
             ApiKey.objects.filter(pk=api_key.pk).update(**kwargs)
             api_key.refresh_from_db()
@@ -71,10 +73,19 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
         return api_key
 
 
+class ShopFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Shop
+
+    code = factory.Sequence(lambda n: f"shop-{n}")
+    name = factory.Sequence(lambda n: f"Shop {n}")
+
+
 class ShopifyShopFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ShopifyShop
 
+    shop = factory.LazyFunction(shop_default)
     domain = factory.Sequence(lambda n: f"shop-{n}.myshopify.com")
     name = factory.SelfAttribute("domain")
     webhook_secret = factory.Sequence(lambda n: f"shpss_test_secret_{n}")
@@ -87,6 +98,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "shop.Order"
 
+    shop = factory.LazyFunction(shop_default)
     order_id = factory.Sequence(lambda n: f"direct-{n}")
     member = factory.SubFactory(MemberFactory)
     placed_at = factory.LazyFunction(timezone.now)
@@ -119,5 +131,5 @@ def order_place(member, total_minor, *, placed_at=None, lines=None, order_id=Non
             for sku, quantity, amount in lines
         ],
     )
-    result, _created = order_record(data=data, fingerprint=f"test:{order_id}")
+    result, _created = order_record(shop=shop_default(), data=data, fingerprint=f"test:{order_id}")
     return Order.objects.get(order_id=order_id), result

@@ -42,7 +42,7 @@ def test_a_signed_order_enrols_the_customer_and_earns_on_the_net(client, shop):
     member = Member.objects.get(external_id="115310627314723954")
     assert member.user.email == "jon@example.com"
     order = Order.objects.get(order_id="820982911946154508")
-    assert order.shopify_shop == shop
+    assert (order.shopify_shop, order.shop) == (shop, shop.shop)
     # 409.96 of lines after discounts, shipping excluded: 409 points.
     assert OrderPoints.objects.get(order=order).points == 409
     balance = balance_get(member=member)

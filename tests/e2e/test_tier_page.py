@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns.services import OrderInput, order_record
+from shop.selectors import shop_default
 from tests.factories import PASSWORD, MemberFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -12,6 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_member_sees_their_tier_and_progress_to_the_next(page, live_server):
     member = MemberFactory()
     order_record(
+        shop=shop_default(),
         data=OrderInput(
             order_id="e2e-1",
             member_number=member.number,

@@ -6,20 +6,21 @@ from types import SimpleNamespace
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from shop import services
 from shop.models import ApiKey
+from shop.selectors import shop_default
 from shop.services import api_key_authenticate, api_key_create, api_key_revoke
-from tests.factories import ApiKeyFactory, UserFactory
+from tests.factories import ApiKeyFactory, ShopFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_new_key_is_stored_only_as_its_hash():
-    api_key, plaintext = api_key_create(name="Main shop")
+    api_key, plaintext = api_key_create(name="Main shop", shop=shop_default())
 
     assert plaintext.startswith(f"lk_{api_key.prefix}_")
     assert len(api_key.prefix) == 8
@@ -29,12 +30,12 @@ def test_a_new_key_is_stored_only_as_its_hash():
 
 
 def test_keys_are_different_each_time():
-    keys = {api_key_create(name="shop")[1] for _ in range(5)}
+    keys = {api_key_create(name="shop", shop=shop_default())[1] for _ in range(5)}
     assert len(keys) == 5
 
 
 def test_authenticate_finds_the_key_and_notes_its_use():
-    api_key, plaintext = api_key_create(name="shop")
+    api_key, plaintext = api_key_create(name="shop", shop=shop_default())
 
     assert api_key_authenticate(key=plaintext) == api_key
     api_key.refresh_from_db()
@@ -43,12 +44,12 @@ def test_authenticate_finds_the_key_and_notes_its_use():
 
 @pytest.mark.parametrize("key", ["", "lk_nope_nope", "x" * 10_000])
 def test_authenticate_refuses_unknown_keys(key):
-    api_key_create(name="shop")
+    api_key_create(name="shop", shop=shop_default())
     assert api_key_authenticate(key=key) is None
 
 
 def test_authenticate_refuses_a_revoked_key():
-    api_key, plaintext = api_key_create(name="shop")
+    api_key, plaintext = api_key_create(name="shop", shop=shop_default())
     api_key_revoke(api_key=api_key)
 
     assert api_key.revoked_at is not None
@@ -105,7 +106,24 @@ def test_create_api_key_command_prints_a_working_key():
     assert api_key.key_hash != plaintext
     assert plaintext not in api_key.key_hash
     assert api_key_authenticate(key=plaintext) == api_key
+    assert api_key.shop == shop_default()
     assert "cannot be shown again" in err.getvalue()
+
+
+def test_create_api_key_command_makes_the_key_of_the_shop_named():
+    shop = ShopFactory(code="tea-house")
+    out = io.StringIO()
+    call_command(
+        "create_api_key", "Tea house site", "--shop", "tea-house", stdout=out, stderr=io.StringIO()
+    )
+
+    assert api_key_authenticate(key=out.getvalue().strip()).shop == shop
+
+
+def test_create_api_key_command_refuses_an_unknown_shop():
+    with pytest.raises(CommandError, match="no-such-shop"):
+        call_command("create_api_key", "Site", "--shop", "no-such-shop", stderr=io.StringIO())
+    assert not ApiKey.objects.exists()
 
 
 @pytest.fixture
@@ -114,16 +132,22 @@ def staff_client(client):
     return client
 
 
-def test_admin_creates_a_key_and_shows_it_once(staff_client):
+def test_admin_creates_a_key_and_shows_it_once_on_the_page_not_in_a_message(staff_client):
+    shop = ShopFactory()
     response = staff_client.post(
-        reverse("admin:shop_apikey_add"), {"name": "Admin shop"}, follow=True
+        reverse("admin:shop_apikey_add"), {"shop": shop.pk, "name": "Admin shop"}
     )
 
+    assert response.status_code == 200
     api_key = ApiKey.objects.get(name="Admin shop")
-    shown = [str(m) for m in response.context["messages"] if "lk_" in str(m)]
-    assert len(shown) == 1
-    plaintext = next(word for word in shown[0].split() if word.startswith("lk_")).rstrip(".")
+    assert api_key.shop == shop
+    page = response.content.decode()
+    plaintext = page.split('data-testid="api-key">')[1].split("<")[0]
     assert api_key_authenticate(key=plaintext) == api_key
+    assert "no-store" in response["Cache-Control"]
+    assert plaintext not in str(response.cookies)
+    assert not list(response.wsgi_request._messages)
+    assert plaintext not in str(dict(staff_client.session))
 
     change_page = staff_client.get(reverse("admin:shop_apikey_change", args=[api_key.pk]))
     assert plaintext not in change_page.content.decode()

@@ -33,8 +33,8 @@ def calls(monkeypatch):
     """Handlers that record what they were given, for this test only."""
     received: list[tuple[ShopifyShop, object]] = []
 
-    def handler(*, shop, payload):
-        received.append((shop, payload))
+    def handler(*, store, payload):
+        received.append((store, payload))
 
     use_handler(monkeypatch, TOPIC_ORDERS_CREATE, handler)
     use_handler(monkeypatch, TOPIC_REFUNDS_CREATE, handler)
@@ -81,7 +81,7 @@ def test_a_signed_order_is_accepted_parsed_and_recorded(client, shop, calls):
     assert isinstance(order, ShopifyOrder)
     assert (order.id, order.total_minor) == ("820982911946154508", 40996)
     delivery = WebhookDelivery.objects.get()
-    assert (delivery.shop, delivery.topic, delivery.event_id, delivery.webhook_id) == (
+    assert (delivery.store, delivery.topic, delivery.event_id, delivery.webhook_id) == (
         shop,
         "orders/create",
         "evt-1",
@@ -241,8 +241,8 @@ def test_an_event_with_no_id_at_all_is_400(client, shop, calls):
 
 
 def test_a_handler_failure_records_nothing_so_shopify_retries(client, shop, monkeypatch):
-    def failing(*, shop, payload):
-        WebhookDelivery.objects.create(shop=shop, topic="side effect", event_id="x")
+    def failing(*, store, payload):
+        WebhookDelivery.objects.create(store=store, topic="side effect", event_id="x")
         raise IntegrityError("the ledger said no")
 
     use_handler(monkeypatch, TOPIC_ORDERS_CREATE, failing)
@@ -253,8 +253,8 @@ def test_a_handler_failure_records_nothing_so_shopify_retries(client, shop, monk
 
 
 def test_a_handler_refusal_is_answered_with_its_error_and_undone(client, shop, monkeypatch):
-    def refusing(*, shop, payload):
-        WebhookDelivery.objects.create(shop=shop, topic="side effect", event_id="x")
+    def refusing(*, store, payload):
+        WebhookDelivery.objects.create(store=store, topic="side effect", event_id="x")
         raise Conflict("Order already reported with other contents.")
 
     use_handler(monkeypatch, TOPIC_ORDERS_CREATE, refusing)

@@ -22,6 +22,7 @@ from members.services import member_create, member_mark_verified
 from points.models import Entry
 from points.services import Source, points_redeem
 from shop.models import Order
+from shop.selectors import shop_default
 from tiers.models import PaidPlan
 
 ADMIN_EMAIL = "admin@example.com"
@@ -99,6 +100,7 @@ class Command(BaseCommand):
 
     def _history(self, member: Member) -> None:
         now = timezone.now()
+        shop = shop_default()
         for order_id, days_ago, amount in DEMO_ORDERS:
             data = OrderInput(
                 order_id=order_id,
@@ -108,8 +110,8 @@ class Command(BaseCommand):
                 total_minor=amount,
                 lines=[LineInput(sku="TEA-1", category="tea", quantity=1, amount_minor=amount)],
             )
-            if not Order.objects.filter(order_id=order_id).exists():
-                order_record(data=data, fingerprint=f"demo:{order_id}")
+            if not Order.objects.filter(shop=shop, order_id=order_id).exists():
+                order_record(shop=shop, data=data, fingerprint=f"demo:{order_id}")
         if not Entry.objects.filter(member=member, idempotency_key="demo:redeem").exists():
             points_redeem(
                 member=member,
