@@ -49,6 +49,7 @@ class LineInput:
 class CustomerInput:
     external_id: str | None = None
     email: str | None = None
+    email_verified: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,9 @@ def _member_number(data: OrderInput) -> str:
         return data.member_number
     if data.customer and (data.customer.external_id or data.customer.email):
         member, _created = member_enrol(
-            external_id=data.customer.external_id, email=data.customer.email
+            external_id=data.customer.external_id,
+            email=data.customer.email,
+            email_verified=data.customer.email_verified,
         )
         return member.number
     raise Invalid(

@@ -32,7 +32,14 @@ def order_from_shopify(*, store: ShopifyShop, payload: ShopifyOrder) -> None:
         shop=store.shop,
         data=OrderInput(
             order_id=payload.id,
-            customer=CustomerInput(external_id=customer_id, email=payload.email),
+            customer=CustomerInput(
+                external_id=customer_id,
+                email=payload.email,
+                # Shopify's verification is of the customer's own address.
+                email_verified=bool(
+                    payload.customer and payload.customer.email and payload.customer.verified_email
+                ),
+            ),
             placed_at=payload.created_at,
             currency=payload.currency,
             total_minor=sum(line.amount_minor for line in lines) + payload.shipping_minor,

@@ -14,6 +14,7 @@ class MemberSummary(TypedDict):
     external_id: str | None
     email: str | None
     status: str
+    email_verified: bool
 
 
 def member_get(*, number: str) -> Member | None:
@@ -30,4 +31,5 @@ def member_summary(*, member: Member) -> MemberSummary:
         "external_id": member.external_id,
         "email": member.user.email,
         "status": member.status,
+        "email_verified": member.is_verified,
     }

@@ -132,6 +132,7 @@ def member_enrol(
     *,
     external_id: str | None = None,
     email: str | None = None,
+    email_verified: bool = False,
     first_name: str = "",
     last_name: str = "",
     language: str = "",
@@ -140,24 +141,33 @@ def member_enrol(
     """The member the shop means, enrolled if new: found by the shop's customer id,
     then by e-mail (lowercased, as allauth stores it); otherwise a member is created
     for the user with that e-mail, or for a new user with no usable password until
-    they sign up. Returns (member, created).
+    they sign up. Never for a staff user's address. Returns (member, created).
 
-    A member found by e-mail with no customer id yet is given this one. Safe under
-    concurrency: when another request enrols the same customer at the same moment,
-    the unique external_id / e-mail / user refuse the second insert and the first
-    member is returned."""
+    `email_verified`: the shop has verified the address itself, so the member whose
+    address it is may redeem at once. A member found by e-mail with no customer id
+    yet is given this one only when the address is verified on either side (by the
+    shop now, or by the member in the portal): an unverified address proves nothing
+    about who owns the portal account. Safe under concurrency: when another request
+    enrols the same customer at the same moment, the unique external_id / e-mail /
+    user refuse the second insert and the first member is returned."""
     email = email.strip().lower() if email else None
     external_id = external_id or None
     _member_enrol_validate(external_id=external_id, email=email, language=language)
 
     member = _member_find(external_id=external_id, email=email)
     if member is not None:
-        if external_id and member.external_id is None:
+        if external_id and member.external_id is None and (email_verified or member.is_verified):
             _member_link_external_id(member=member, external_id=external_id)
+        if email_verified and email and member.user.email == email:
+            _member_verify_by_shop(member=member)
         return member, False
     try:
         with transaction.atomic():
             user = User.objects.filter(email=email, member__isnull=True).first() if email else None
+            if user is not None and (user.is_staff or user.is_superuser):
+                raise ValidationError(
+                    {"email": _("This address belongs to a staff account; it cannot enrol.")}
+                )
             if user is None:
                 user = User.objects.create_user(
                     email=email, password=None, first_name=first_name, last_name=last_name
@@ -170,7 +180,25 @@ def member_enrol(
         if member is None:
             raise
         return member, False
+    if email_verified and email:
+        _member_verify_by_shop(member=member)
     return member, True
+
+
+def _member_verify_by_shop(*, member: Member) -> None:
+    """The shop vouches for the member's address. A portal account made with it but
+    never verified was made by someone who did not prove they own it: its password
+    stops working (which also ends its sessions), and the address's owner sets one
+    through "forgot password"."""
+    if member.is_verified:
+        return
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=member.user_id)
+        if user.has_usable_password():
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        member_mark_verified(member=member)
+    member.refresh_from_db(fields=["email_verified_at"])
 
 
 def _member_link_external_id(*, member: Member, external_id: str) -> None:

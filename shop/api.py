@@ -5,7 +5,7 @@ from typing import Literal
 
 from django.conf import settings
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool
 
 from .schemas import TEXT, Email, StrictSchema
 
@@ -30,6 +30,10 @@ class MemberEnrolIn(StrictSchema):
         description="The shop's customer id. Give it, the e-mail, or both.",
     )
     email: Email | None = None
+    email_verified: StrictBool = Field(
+        default=False,
+        description="The shop has verified the address itself: the member may redeem at once.",
+    )
     first_name: str = Field(default="", max_length=150, pattern=TEXT)
     last_name: str = Field(default="", max_length=150, pattern=TEXT)
     language: LanguageCode = ""
@@ -41,3 +45,4 @@ class MemberOut(Schema):
     external_id: str | None
     email: str | None
     status: str = Field(examples=["active"])
+    email_verified: bool

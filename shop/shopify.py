@@ -37,6 +37,7 @@ class ShopifyCustomer:
     email: str | None
     first_name: str
     last_name: str
+    verified_email: bool  # Shopify has verified the address
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,7 @@ def _customer(data: object) -> ShopifyCustomer | None:
         email=_email(customer.get("email"), "customer.email"),
         first_name=_text(customer.get("first_name"), "customer.first_name", max_length=150),
         last_name=_text(customer.get("last_name"), "customer.last_name", max_length=150),
+        verified_email=customer.get("verified_email") is True,
     )
 
 

@@ -41,6 +41,7 @@ def test_a_signed_order_enrols_the_customer_and_earns_on_the_net(client, shop):
     assert response.status_code == 200, response.content
     member = Member.objects.get(external_id="115310627314723954")
     assert member.user.email == "jon@example.com"
+    assert member.is_verified  # the customer's verified_email: Shopify verified it
     order = Order.objects.get(order_id="820982911946154508")
     assert (order.shopify_shop, order.shop) == (shop, shop.shop)
     # 409.96 of lines after discounts, shipping excluded: 409 points.
@@ -120,3 +121,13 @@ def test_a_guest_order_without_an_email_is_recorded_and_earns_nothing(client, sh
 
     assert response.json() == {"status": "accepted"}
     assert not Order.objects.exists()
+
+
+def test_a_customer_shopify_has_not_verified_enrols_unverified(client, shop):
+    order = json.loads(ORDER_BODY)
+    order["customer"]["verified_email"] = False
+
+    response = deliver(client, ORDERS, json.dumps(order).encode(), secret=shop.webhook_secret)
+
+    assert response.status_code == 200, response.content
+    assert not Member.objects.get(external_id="115310627314723954").is_verified

@@ -122,6 +122,7 @@ def test_enrol_creates_a_member_then_finds_it(api_client):
         "external_id": "C-1001",
         "email": "mei.chen@example.com",
         "status": "active",
+        "email_verified": False,
     }
     member = Member.objects.select_related("user").get()
     assert (member.language, member.phone) == ("zh-hans", "+8613800000000")
@@ -169,6 +170,7 @@ def test_get_member(api_client):
         "status": "restricted",
         "referral_code": member.referral_code,
         "segment": None,
+        "email_verified": True,
         "points": {"available": 0, "pending": 0, "expiring": []},
         "tier": {
             "code": "member",
