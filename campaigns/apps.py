@@ -7,13 +7,18 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         from allauth.account.signals import email_confirmed, user_signed_up
 
-        from shop.shopify import TOPIC_ORDERS_CREATE, TOPIC_REFUNDS_CREATE
+        from shop.shopify import (
+            TOPIC_ORDERS_CANCELLED,
+            TOPIC_ORDERS_CREATE,
+            TOPIC_ORDERS_PAID,
+            TOPIC_REFUNDS_CREATE,
+        )
         from shop.webhooks import register_shopify_handler
 
         from .jobs import register_jobs
         from .referrals import register_jobs as register_referrals
         from .segments import register_jobs as register_segments
-        from .shopify import order_from_shopify, refund_from_shopify
+        from . import shopify
 
         register_jobs()
         register_segments()
@@ -21,8 +26,10 @@ class CampaignsConfig(AppConfig):
 
         user_signed_up.connect(_signed_up, dispatch_uid="campaigns.referral_on_signup")
         email_confirmed.connect(_email_confirmed, dispatch_uid="campaigns.signup_bonus")
-        register_shopify_handler(TOPIC_ORDERS_CREATE, order_from_shopify)
-        register_shopify_handler(TOPIC_REFUNDS_CREATE, refund_from_shopify)
+        register_shopify_handler(TOPIC_ORDERS_CREATE, shopify.order_created_from_shopify)
+        register_shopify_handler(TOPIC_ORDERS_PAID, shopify.order_paid_from_shopify)
+        register_shopify_handler(TOPIC_ORDERS_CANCELLED, shopify.order_cancelled_from_shopify)
+        register_shopify_handler(TOPIC_REFUNDS_CREATE, shopify.refund_from_shopify)
 
 
 def _signed_up(sender: object, request: object, user: object, **kwargs: object) -> None:

@@ -25,7 +25,7 @@ from points.services import Source, lock_account, points_earn
 from rewards.services.coupons import coupon_uses_release_for_order, coupons_consume_for_order
 from shop.errors import Conflict, DomainError, Invalid, NotFound
 from shop.models import ApiKey, Order, Refund, RefundLine, Shop, ShopifyShop
-from shop.money import currency_exponent
+from shop.money import MAX_MINOR_UNITS, currency_exponent
 from tiers.services import EarnRate, PlanLine, lock_state, plans_refund, tier_order_apply
 
 from .metrics import orders_count
@@ -338,13 +338,16 @@ def refund_record(
     amount_minor: int,
     lines: list[LineInput],
     fingerprint: str,
+    cap_to_order: bool = False,
     api_key: ApiKey | None = None,
     shopify_shop: ShopifyShop | None = None,
 ) -> tuple[RefundResult, bool]:
     """Record a refund and take back the points it undoes: the order's points in
     the proportion of the money refunded so far, so that refunds adding up to the
     order's total take back exactly what it earned. Only `shop`'s own orders are
-    found."""
+    found. More than is left to refund is refused, unless `cap_to_order`: the amount
+    may include money the order earned nothing on (shipping, tax), and only what is
+    left of the order's net is taken."""
     if (earlier := _refund_replay(shop, refund_id, order_id, fingerprint)) is not None:
         return earlier, False
     try:
@@ -358,6 +361,8 @@ def refund_record(
             if order is None:
                 raise NotFound(f"No order has the id {order_id[:100]!r}.")
             refunded = order.refunded_minor
+            if cap_to_order:
+                amount_minor = min(amount_minor, order.total_minor - refunded)
             if refunded + amount_minor > order.total_minor:
                 raise RefundExceedsOrder(
                     f"Order {order_id} has {order.total_minor - refunded} minor units left "
@@ -400,6 +405,30 @@ def refund_record(
             return earlier, False
         raise
     return RefundResult(refund_id=refund_id, order_id=order_id, points_reversed=points), True
+
+
+def cancel_refund_id(order_id: str) -> str:
+    """The refund a cancellation records (Shopify's order ids are numbers: no
+    refund of theirs has this form)."""
+    return f"cancel-{order_id}"
+
+
+def order_cancel(
+    *, shop: Shop, order_id: str, shopify_shop: ShopifyShop | None = None
+) -> tuple[RefundResult, bool]:
+    """A cancelled order gives back all it earned: what its refunds have not taken
+    back yet is, as a refund of the rest. Cancelling again changes nothing."""
+    refund_id = cancel_refund_id(order_id)
+    return refund_record(
+        shop=shop,
+        order_id=order_id,
+        refund_id=refund_id,
+        amount_minor=MAX_MINOR_UNITS,
+        cap_to_order=True,
+        lines=[],
+        fingerprint=refund_id,
+        shopify_shop=shopify_shop,
+    )
 
 
 def _event_replay(shop: Shop, event_id: str, fingerprint: str) -> EventResult | None:

@@ -203,9 +203,20 @@ class RefundAdmin(ReadOnlyAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["topic", "event_id", "webhook_id", "store", "received_at"]
-    list_filter = ["topic"]
+    """Every delivery taken in and what became of it: filter by status to see the
+    refused ones (answered 200 so that Shopify stops sending them)."""
+
+    list_display = [
+        "topic",
+        "order_id",
+        "status",
+        "reason",
+        "event_id",
+        "store",
+        "received_at",
+    ]
+    list_filter = ["status", "topic", "reason"]
     list_select_related = ["store"]
-    search_fields = ["=event_id", "=webhook_id"]
+    search_fields = ["=order_id", "=event_id", "=webhook_id"]
     show_full_result_count = False
     ordering = ["-id"]

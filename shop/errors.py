@@ -47,6 +47,12 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class RetryLater(DomainError):
+    """Not yet: the same request may succeed later (a refund before its order)."""
+
+    code = "retry_later"
+
+
 # The HTTP status of each code; a code not listed is a refused input (422).
 HTTP_STATUSES: dict[str, int] = {
     "invalid": 422,
@@ -57,6 +63,8 @@ HTTP_STATUSES: dict[str, int] = {
     "not_found": 404,
     "method_not_allowed": 405,
     "conflict": 409,
+    "retry_later": 409,
+    "order_not_received": 409,
     "insufficient_points": 409,
     "coupon_used_up": 409,
     "coupon_not_yours": 403,

@@ -83,13 +83,26 @@ class ShopifyShop(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """A webhook event taken in. Shopify may deliver one event several times; the
-    unique (store, event_id) makes the repeats do nothing."""
+    """A webhook event taken in, and what became of it. Shopify may deliver one
+    event several times; the unique (store, event_id) makes the repeats do nothing."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted")
+        IGNORED = "ignored", _("Ignored")
+        REFUSED = "refused", _("Refused")
 
     store = models.ForeignKey(ShopifyShop, on_delete=models.PROTECT)
     topic = models.CharField(max_length=50)
     event_id = models.CharField(max_length=100)
     webhook_id = models.CharField(max_length=100, blank=True)
+    order_id = models.CharField(
+        _("Shopify's order id"), max_length=100, blank=True, help_text=_("The order it is about.")
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACCEPTED)
+    reason = models.CharField(
+        max_length=50, blank=True, help_text=_("Why it was ignored or refused (a code).")
+    )
+    message = models.CharField(max_length=500, blank=True)
     received_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -97,6 +110,7 @@ class WebhookDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["store", "event_id"], name="webhook_delivery_unique")
         ]
+        indexes = [models.Index(fields=["order_id"], name="webhook_delivery_order")]
 
     def __str__(self) -> str:
         return f"{self.topic} {self.event_id}"

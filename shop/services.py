@@ -132,16 +132,13 @@ def shopify_shop_authenticate(*, body: bytes, signature: str, domain: str) -> Sh
     return store
 
 
-def webhook_delivery_record(
-    *, store: ShopifyShop, topic: str, event_id: str, webhook_id: str
-) -> WebhookDelivery | None:
-    """Record that an event arrived; None when it already had (a repeat delivery).
-    Call it inside the transaction that applies the event, so that a failure undoes
-    the record too and the sender's retry is taken in again."""
+def webhook_delivery_record(*, delivery: WebhookDelivery) -> bool:
+    """Save `delivery` (a new one); False when its event had already arrived (a
+    repeat). Call it inside the transaction that applies the event, so that a
+    failure undoes the record too and the sender's retry is taken in again."""
     try:
         with transaction.atomic():
-            return WebhookDelivery.objects.create(
-                store=store, topic=topic, event_id=event_id, webhook_id=webhook_id
-            )
+            delivery.save(force_insert=True)
     except IntegrityError:
-        return None
+        return False
+    return True

@@ -1,4 +1,5 @@
-"""Shopify's webhook payloads (orders/create, refunds/create) read into plain
+"""Shopify's webhook payloads (orders/create, orders/paid, orders/cancelled,
+refunds/create) read into plain
 dataclasses, amounts in minor units of the shop's currency.
 
 Only what the programme uses is read; everything else in the payload is ignored.
@@ -19,6 +20,8 @@ from .errors import DomainError
 from .money import MoneyError, currency_exponent, parse_amount
 
 TOPIC_ORDERS_CREATE = "orders/create"
+TOPIC_ORDERS_PAID = "orders/paid"
+TOPIC_ORDERS_CANCELLED = "orders/cancelled"
 TOPIC_REFUNDS_CREATE = "refunds/create"
 
 
@@ -65,6 +68,7 @@ class ShopifyOrder:
     total_discounts_minor: int
     shipping_minor: int
     test: bool
+    financial_status: str  # "paid", "pending", "authorized", "refunded", ...
 
     @property
     def total_minor(self) -> int:
@@ -275,7 +279,8 @@ def _customer(data: object) -> ShopifyCustomer | None:
 
 
 def shopify_order_parse(data: object) -> ShopifyOrder:
-    """An orders/create payload. Lines with quantity 0 (nothing bought) are left out."""
+    """An order payload (orders/create, orders/paid, orders/cancelled). Lines with
+    quantity 0 (nothing bought) are left out."""
     order = _object(data, "")
     currency = _currency(order.get("currency"), "currency")
     customer = _customer(order.get("customer"))
@@ -301,6 +306,7 @@ def shopify_order_parse(data: object) -> ShopifyOrder:
             else 0
         ),
         test=order.get("test") is True,
+        financial_status=_text(order.get("financial_status"), "financial_status", max_length=30),
     )
 
 

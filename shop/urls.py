@@ -6,13 +6,10 @@ app_name = "shop"
 
 urlpatterns = [
     path(
-        "webhooks/shopify/orders-create",
-        webhooks.shopify_orders_create,
-        name="shopify-orders-create",
-    ),
-    path(
-        "webhooks/shopify/refunds-create",
-        webhooks.shopify_refunds_create,
-        name="shopify-refunds-create",
-    ),
+        f"webhooks/shopify/{address}",
+        webhooks.shopify_webhook,
+        {"topic": topic},
+        name=f"shopify-{address}",
+    )
+    for topic, address in webhooks.TOPIC_PATHS.items()
 ]

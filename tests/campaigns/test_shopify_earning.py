@@ -5,13 +5,20 @@ import json
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.models import OrderPoints
 from members.models import Member
 from points.models import Entry
 from points.selectors import balance_get
-from shop.models import Order, Refund
-from tests.factories import ShopifyShopFactory, ledger_is_clean
+from shop.models import Order, Refund, WebhookDelivery
+from tests.factories import (
+    MemberFactory,
+    ShopFactory,
+    ShopifyShopFactory,
+    UserFactory,
+    ledger_is_clean,
+)
 from tests.shop.test_shopify import fixture_bytes
 from tests.shop.test_webhooks import deliver
 
@@ -96,17 +103,18 @@ def test_a_refund_takes_back_its_share_of_the_points(client, shop):
     assert balance.pending + balance.available == 409 - 85
 
 
-def test_a_refund_of_an_order_the_programme_never_saw_changes_nothing(client, shop):
+def test_an_old_refund_of_an_order_that_never_came_is_ignored(client, shop):
     response = deliver(
         client,
         REFUNDS,
-        REFUND_BODY,
+        REFUND_BODY,  # refunded in March: the order is not coming any more
         secret=shop.webhook_secret,
         topic="refunds/create",
         event_id="e-refund",
     )
 
-    assert response.json() == {"status": "accepted"}
+    assert response.json() == {"status": "ignored"}
+    assert WebhookDelivery.objects.get().reason == "order_never_received"
     assert not Refund.objects.exists()
 
 
@@ -119,7 +127,8 @@ def test_a_guest_order_without_an_email_is_recorded_and_earns_nothing(client, sh
 
     response = deliver(client, ORDERS, body, secret=shop.webhook_secret)
 
-    assert response.json() == {"status": "accepted"}
+    assert response.json() == {"status": "ignored"}
+    assert WebhookDelivery.objects.get().reason == "guest"
     assert not Order.objects.exists()
 
 
@@ -131,3 +140,290 @@ def test_a_customer_shopify_has_not_verified_enrols_unverified(client, shop):
 
     assert response.status_code == 200, response.content
     assert not Member.objects.get(external_id="115310627314723954").is_verified
+
+
+ORDERS_PAID = reverse("shop:shopify-orders-paid")
+ORDERS_CANCELLED = reverse("shop:shopify-orders-cancelled")
+
+
+def _order(**changes):
+    payload = json.loads(ORDER_BODY)
+    payload.update(changes)
+    return json.dumps(payload).encode()
+
+
+def _refund(**changes):
+    payload = json.loads(REFUND_BODY)
+    payload.update(changes)
+    return json.dumps(payload).encode()
+
+
+def _points(member):
+    balance = balance_get(member=member)
+    return balance.pending + balance.available
+
+
+def test_a_test_order_is_recorded_as_test_and_earns_nothing(client, shop):
+    response = deliver(
+        client, ORDERS_PAID, _order(test=True), secret=shop.webhook_secret, topic="orders/paid"
+    )
+
+    assert response.json() == {"status": "ignored"}
+    assert WebhookDelivery.objects.get().reason == "test"
+    assert not Order.objects.exists()
+    assert not Entry.objects.exists()
+
+
+def test_an_unpaid_order_created_earns_only_once_paid(client, shop):
+    unpaid = deliver(
+        client,
+        ORDERS,
+        _order(financial_status="pending"),
+        secret=shop.webhook_secret,
+        event_id="e-create",
+    )
+    assert unpaid.json() == {"status": "ignored"}
+    assert WebhookDelivery.objects.get().reason == "unpaid"
+    assert not Order.objects.exists()
+
+    paid = deliver(
+        client,
+        ORDERS_PAID,
+        _order(financial_status="paid"),
+        secret=shop.webhook_secret,
+        topic="orders/paid",
+        event_id="e-paid",
+    )
+
+    assert paid.json() == {"status": "accepted"}
+    assert OrderPoints.objects.get().points == 409
+
+
+def test_orders_paid_after_a_paid_orders_create_earns_once(client, shop):
+    deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret, event_id="e-create")
+    paid = deliver(
+        client,
+        ORDERS_PAID,
+        ORDER_BODY,
+        secret=shop.webhook_secret,
+        topic="orders/paid",
+        event_id="e-paid",
+    )
+
+    assert paid.json() == {"status": "ignored"}
+    assert Entry.objects.count() == 1
+
+
+def test_a_cancellation_takes_the_points_back_and_a_later_refund_does_nothing(client, shop):
+    deliver(
+        client,
+        ORDERS_PAID,
+        ORDER_BODY,
+        secret=shop.webhook_secret,
+        topic="orders/paid",
+        event_id="e-paid",
+    )
+    member = Member.objects.get()
+    assert _points(member) == 409
+
+    cancelled = deliver(
+        client,
+        ORDERS_CANCELLED,
+        ORDER_BODY,
+        secret=shop.webhook_secret,
+        topic="orders/cancelled",
+        event_id="e-cancel",
+    )
+    refund = deliver(
+        client,
+        REFUNDS,
+        _refund(created_at=timezone.now().isoformat()),
+        secret=shop.webhook_secret,
+        topic="refunds/create",
+        event_id="e-refund",
+    )
+
+    assert cancelled.json() == {"status": "accepted"}
+    assert _points(member) == 0
+    order = Order.objects.get()
+    assert order.refunded_minor == order.total_minor  # no qualifying spend left
+    assert refund.json() == {"status": "ignored"}
+    assert WebhookDelivery.objects.get(event_id="e-refund").reason == "order_cancelled"
+
+
+def test_a_refund_before_its_order_is_409_then_taken_after_the_order(client, shop):
+    early = _refund(created_at=timezone.now().isoformat())
+
+    first = deliver(
+        client,
+        REFUNDS,
+        early,
+        secret=shop.webhook_secret,
+        topic="refunds/create",
+        event_id="e-refund",
+    )
+
+    assert first.status_code == 409
+    assert first.json()["error"]["code"] == "order_not_received"
+    assert not WebhookDelivery.objects.exists()
+
+    deliver(
+        client,
+        ORDERS_PAID,
+        ORDER_BODY,
+        secret=shop.webhook_secret,
+        topic="orders/paid",
+        event_id="e-paid",
+    )
+    retry = deliver(
+        client,
+        REFUNDS,
+        early,
+        secret=shop.webhook_secret,
+        topic="refunds/create",
+        event_id="e-refund",
+    )
+
+    assert retry.json() == {"status": "accepted"}
+    assert _points(Member.objects.get()) == 409 - 85
+
+
+def test_a_refund_of_a_test_order_does_nothing(client, shop):
+    deliver(
+        client,
+        ORDERS_PAID,
+        _order(test=True),
+        secret=shop.webhook_secret,
+        topic="orders/paid",
+        event_id="e-paid",
+    )
+
+    response = deliver(
+        client,
+        REFUNDS,
+        _refund(created_at=timezone.now().isoformat()),
+        secret=shop.webhook_secret,
+        topic="refunds/create",
+        event_id="e-refund",
+    )
+
+    assert response.json() == {"status": "ignored"}
+    assert WebhookDelivery.objects.get(event_id="e-refund").reason == "order_not_earning"
+
+
+def test_a_frozen_member_s_order_is_200_kept_as_refused_and_shown_to_staff(client, shop):
+    MemberFactory(external_id="115310627314723954", status=Member.Status.FROZEN)
+
+    response = deliver(
+        client, ORDERS_PAID, ORDER_BODY, secret=shop.webhook_secret, topic="orders/paid"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "refused"
+    assert response.json()["error"]["code"] == "member_inactive"
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.reason) == ("refused", "member_inactive")
+    assert not Order.objects.exists()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get(
+        reverse("admin:shop_webhookdelivery_changelist"), {"status__exact": "refused"}
+    ).content.decode()
+    assert "820982911946154508" in page
+    assert "member_inactive" in page
+
+
+def test_an_order_in_another_currency_is_kept_as_refused(client, shop, settings):
+    settings.PROGRAM_CURRENCY = "CNY"
+
+    response = deliver(
+        client, ORDERS_PAID, ORDER_BODY, secret=shop.webhook_secret, topic="orders/paid"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["error"]["code"] == "unsupported_currency"
+    assert WebhookDelivery.objects.get().status == "refused"
+    assert not Order.objects.exists()
+
+
+def test_a_full_refund_with_shipping_takes_back_all_the_points(client, shop):
+    deliver(
+        client,
+        ORDERS_PAID,
+        ORDER_BODY,
+        secret=shop.webhook_secret,
+        topic="orders/paid",
+        event_id="e-paid",
+    )
+    order = Order.objects.get()
+    # No lines: an amount typed in by staff, the order's net plus shipping and tax.
+    refund = _refund(
+        created_at=timezone.now().isoformat(),
+        refund_line_items=[],
+        transactions=[
+            {"kind": "refund", "status": "success", "currency": "USD", "amount": "430.96"}
+        ],
+    )
+
+    response = deliver(
+        client,
+        REFUNDS,
+        refund,
+        secret=shop.webhook_secret,
+        topic="refunds/create",
+        event_id="e-refund",
+    )
+
+    assert response.json() == {"status": "accepted"}, response.content
+    order.refresh_from_db()
+    assert order.refunded_minor == order.total_minor == 40996
+    assert _points(Member.objects.get()) == 0
+
+
+def test_a_refund_of_lines_over_what_is_left_is_kept_as_refused(client, shop):
+    deliver(
+        client,
+        ORDERS_PAID,
+        ORDER_BODY,
+        secret=shop.webhook_secret,
+        topic="orders/paid",
+        event_id="e-paid",
+    )
+    deliver(
+        client,
+        REFUNDS,
+        _refund(created_at=timezone.now().isoformat()),
+        secret=shop.webhook_secret,
+        topic="refunds/create",
+        event_id="e-refund-1",
+    )
+    too_much = json.loads(_refund(id=2, created_at=timezone.now().isoformat()))
+    too_much["refund_line_items"][0]["subtotal_set"]["shop_money"]["amount"] = "400.00"
+
+    response = deliver(
+        client,
+        REFUNDS,
+        json.dumps(too_much).encode(),
+        secret=shop.webhook_secret,
+        topic="refunds/create",
+        event_id="e-refund-2",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["error"]["code"] == "refund_exceeds_order"
+    assert WebhookDelivery.objects.get(event_id="e-refund-2").status == "refused"
+    assert Refund.objects.count() == 1
+
+
+def test_a_store_reports_for_its_own_shop(client):
+    store = ShopifyShopFactory(domain="tea.myshopify.com", shop=ShopFactory(code="tea"))
+
+    deliver(
+        client,
+        ORDERS_PAID,
+        ORDER_BODY,
+        secret=store.webhook_secret,
+        topic="orders/paid",
+        domain="tea.myshopify.com",
+    )
+
+    assert Order.objects.get().shop.code == "tea"

@@ -1,13 +1,15 @@
 """POST /webhooks/shopify/...: signature, deduplication, dispatch, atomicity."""
 
+import datetime as dt
 import json
 
 import pytest
 from django.db import IntegrityError
 from django.urls import reverse
+from django.utils import timezone
 
 from shop import webhooks
-from shop.errors import Conflict
+from shop.errors import Conflict, RetryLater
 from shop.models import ShopifyShop, WebhookDelivery
 from shop.services import shopify_signature
 from shop.shopify import ShopifyOrder, ShopifyRefund
@@ -57,6 +59,7 @@ def deliver(
     event_id="evt-1",
     webhook_id="wh-1",
     signature=None,
+    triggered_at="now",
 ):
     headers = {
         "X-Shopify-Topic": topic,
@@ -64,7 +67,9 @@ def deliver(
         "X-Shopify-Shop-Domain": domain,
         "X-Shopify-API-Version": "2026-01",
         "X-Shopify-Webhook-Id": webhook_id,
-        "X-Shopify-Triggered-At": "2026-03-14T15:21:08.123Z",
+        "X-Shopify-Triggered-At": (
+            timezone.now().isoformat() if triggered_at == "now" else triggered_at
+        ),
         "X-Shopify-Event-Id": event_id,
     }
     headers = {name: value for name, value in headers.items() if value is not None}
@@ -252,7 +257,7 @@ def test_a_handler_failure_records_nothing_so_shopify_retries(client, shop, monk
     assert not WebhookDelivery.objects.exists()
 
 
-def test_a_handler_refusal_is_answered_with_its_error_and_undone(client, shop, monkeypatch):
+def test_a_refusal_for_good_is_undone_kept_as_refused_and_answered_200(client, shop, monkeypatch):
     def refusing(*, store, payload):
         WebhookDelivery.objects.create(store=store, topic="side effect", event_id="x")
         raise Conflict("Order already reported with other contents.")
@@ -260,27 +265,81 @@ def test_a_handler_refusal_is_answered_with_its_error_and_undone(client, shop, m
     use_handler(monkeypatch, TOPIC_ORDERS_CREATE, refusing)
     response = deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret)
 
-    assert response.status_code == 409
+    assert response.status_code == 200  # else Shopify retries for two days, then unsubscribes
+    assert response.json()["status"] == "refused"
     assert response.json()["error"]["code"] == "conflict"
+    delivery = WebhookDelivery.objects.get()  # the handler's own write is undone
+    assert (delivery.status, delivery.reason, delivery.order_id) == (
+        "refused",
+        "conflict",
+        "820982911946154508",
+    )
+    assert "other contents" in delivery.message
+    again = deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret, webhook_id="wh-2")
+    assert again.json() == {"status": "duplicate"}
+
+
+def test_a_handler_saying_not_yet_is_answered_409_and_recorded_nowhere(client, shop, monkeypatch):
+    def not_yet(*, store, payload):
+        raise RetryLater("Later.", code="order_not_received")
+
+    use_handler(monkeypatch, TOPIC_ORDERS_CREATE, not_yet)
+    response = deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret)
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "order_not_received"
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_handler_that_applies_nothing_records_why(client, shop, monkeypatch):
+    use_handler(monkeypatch, TOPIC_ORDERS_CREATE, lambda **kwargs: "test")
+
+    response = deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret)
+
+    assert response.json() == {"status": "ignored"}
+    assert WebhookDelivery.objects.get().reason == "test"
 
 
 @pytest.mark.parametrize(
-    ("body", "status", "field"),
-    [
-        (b"{not json", 400, "body"),
-        (b"[]", 422, "body"),
-        (json.dumps({"id": 1}).encode(), 422, "currency"),
-        (ORDER_BODY.replace(b'"USD"', b'"XXX"', 1), 422, "currency"),
-    ],
+    ("triggered_at", "code"),
+    [("2020-01-01T00:00:00Z", "too_old"), ("yesterday", "too_old")],
 )
-def test_a_signed_but_malformed_payload_is_refused(client, shop, calls, body, status, field):
-    response = deliver(client, ORDERS, body, secret=shop.webhook_secret)
+def test_an_event_triggered_over_a_day_ago_is_refused(client, shop, calls, triggered_at, code):
+    response = deliver(
+        client, ORDERS, ORDER_BODY, secret=shop.webhook_secret, triggered_at=triggered_at
+    )
 
-    assert response.status_code == status
-    assert field in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
     assert calls == []
     assert not WebhookDelivery.objects.exists()
+
+
+def test_an_event_of_23_hours_ago_is_taken(client, shop, calls):
+    moment = (timezone.now() - dt.timedelta(hours=23)).isoformat()
+    response = deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret, triggered_at=moment)
+
+    assert response.json() == {"status": "accepted"}
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        (b"{not json", "invalid", "body"),
+        (b"[]", "invalid", "body"),
+        (json.dumps({"id": 1}).encode(), "invalid", "currency"),
+        (ORDER_BODY.replace(b'"USD"', b'"XXX"', 1), "unsupported_currency", "currency"),
+    ],
+)
+def test_a_signed_but_malformed_payload_is_kept_as_refused(client, shop, calls, body, code, field):
+    response = deliver(client, ORDERS, body, secret=shop.webhook_secret)
+
+    assert response.status_code == 200
+    assert response.json()["error"]["code"] == code
+    assert field in response.json()["error"]["fields"]
+    assert calls == []
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.reason) == ("refused", code)
 
 
 def test_a_topic_sent_to_the_wrong_address_is_refused(client, shop, calls):
