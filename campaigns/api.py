@@ -2,7 +2,7 @@
 combines every layer's part (member, points; tiers add theirs)."""
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -14,7 +14,7 @@ from points.selectors import balance_get, points_expiring
 from shop.api import MemberEnrolIn, MemberOut
 from shop.idempotency import fingerprint
 from shop.money import currency_exponent, parse_amount
-from shop.schemas import TEXT, Amount, Currency, StrictSchema, error_responses
+from shop.schemas import TEXT, Amount, Currency, Moment, StrictSchema, error_responses
 from tiers.api import PaidPlanOut, SpendOut, TierOut, member_tier_part
 
 from .referrals import member_enrol_referred
@@ -52,7 +52,7 @@ class OrderIn(StrictSchema):
     customer: CustomerIn | None = Field(
         default=None, description="Find or enrol the member by the shop's customer."
     )
-    placed_at: dt.datetime
+    placed_at: Moment
     currency: Currency
     total: Amount
     shipping: Amount = "0"
@@ -84,11 +84,14 @@ class RefundOut(Schema):
     points_reversed: int
 
 
+EventType = Literal[tuple(sorted(settings.EVENT_RULES))]  # type: ignore[valid-type]
+
+
 class EventIn(StrictSchema):
     event_id: str = Field(min_length=1, max_length=100, pattern=TEXT)
     member: str = Field(max_length=20, description="Member number.", pattern=TEXT)
-    type: str = Field(max_length=30, examples=sorted(settings.EVENT_RULES), pattern=TEXT)
-    occurred_at: dt.datetime
+    type: EventType
+    occurred_at: Moment
 
 
 class EventOut(Schema):
@@ -168,10 +171,6 @@ def _lines(lines: list[LineIn], currency: str, field: str) -> list[LineInput]:
     ]
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 @router.post(
     "/orders",
     response={200: OrderOut, 201: OrderOut, **error_responses(400, 403, 404, 409, 422)},
@@ -183,7 +182,7 @@ def orders_create(request: HttpRequest, body: OrderIn) -> Status[OrderResult]:
         order_id=body.order_id,
         member_number=body.member,
         customer=CustomerInput(**body.customer.model_dump()) if body.customer else None,
-        placed_at=_aware(body.placed_at),
+        placed_at=body.placed_at,
         currency=body.currency,
         total_minor=parse_amount(body.total, body.currency, field="total"),
         shipping_minor=parse_amount(body.shipping, body.currency, field="shipping"),
@@ -229,7 +228,7 @@ def events_create(request: HttpRequest, body: EventIn) -> Status:
         member=member_or_404(body.member),
         event_id=body.event_id,
         type=body.type,
-        occurred_at=_aware(body.occurred_at),
+        occurred_at=body.occurred_at,
         fingerprint=fingerprint(body.model_dump(mode="json")),
         api_key=request.auth,  # type: ignore[arg-type]
     )

@@ -143,7 +143,10 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
     for error in exc.errors:
         name = _field_name(error.get("loc", ()))
         fields[name] = f"{fields[name]} {error['msg']}" if name in fields else error["msg"]
-    return _error(request, 422, "invalid", "The request is not valid.", fields)
+    # A bad query string is a malformed request (400); a body that parses but says
+    # something impossible is refused (422).
+    in_query = any(tuple(error.get("loc", ()))[:1] == ("query",) for error in exc.errors)
+    return _error(request, 400 if in_query else 422, "invalid", "The request is not valid.", fields)
 
 
 @api.exception_handler(DjangoValidationError)

@@ -147,6 +147,9 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # The shop API: requests per API key and period ("600/min", "20/s"; empty: no limit).
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
+# The largest body the API and the webhooks read (a Shopify order of hundreds of
+# lines is well under it); larger ones are answered 413 unread.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 
 # Shopify: the webhook signing secret of one connected store (more stores in the admin).
 SHOPIFY_WEBHOOK_SECRET = env.str("SHOPIFY_WEBHOOK_SECRET", default="")

@@ -44,7 +44,7 @@ class TransactionQuery(Schema):
 
 @router.get(
     "/members/{number}/transactions",
-    response={200: TransactionPage, **error_responses(404, 422)},
+    response={200: TransactionPage, **error_responses(400, 404)},
     summary="A member's points ledger, newest first",
 )
 def members_transactions(request: HttpRequest, number: str, query: Query[TransactionQuery]) -> dict:

@@ -101,7 +101,7 @@ class CouponOut(Schema):
 
 @router.get(
     "/coupons/{code}",
-    response={200: CouponOut, **error_responses(404, 422)},
+    response={200: CouponOut, **error_responses(400, 404, 422)},
     summary="Look up a coupon: what it gives and whether it applies to this member and order",
 )
 def coupons_get(request: HttpRequest, code: str, query: Query[CouponQuery]) -> dict:
@@ -222,7 +222,7 @@ class RewardPage(Schema):
 
 @router.get(
     "/rewards",
-    response={200: RewardPage, **error_responses(404, 422)},
+    response={200: RewardPage, **error_responses(400, 404, 422)},
     summary="The rewards catalogue, and which rewards a member can redeem now",
 )
 def rewards_get(request: HttpRequest, query: Query[RewardsQuery]) -> dict:

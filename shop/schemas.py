@@ -1,12 +1,13 @@
 """Shared pieces of the shop API's schemas: every request body forbids unknown
 fields, amounts are decimal strings, errors have one shape."""
 
+import datetime as dt
 from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field
 
 from .money import MAX_MINOR_UNITS
 
@@ -26,6 +27,37 @@ Email = Annotated[
     str,
     Field(max_length=254, json_schema_extra={"format": "email"}),
     AfterValidator(_email_valid),
+]
+
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+
+
+def moment_in_range(value: dt.datetime) -> bool:
+    """From 1970 to 9998: earlier or later is a mistake, and near the ends of
+    Python's calendar adding a day or an offset would overflow."""
+    try:
+        return EARLIEST <= value < LATEST
+    except OverflowError:  # an offset that pushes year 1 or 9999 out of range
+        return False
+
+
+def _moment_in_range(value: dt.datetime) -> dt.datetime:
+    if not moment_in_range(value):
+        raise ValueError("Must be from 1970 to 9998.")
+    return value
+
+
+Moment = Annotated[
+    AwareDatetime,
+    AfterValidator(_moment_in_range),
+    Field(
+        description=(
+            "A date and time with its UTC offset (`2026-11-23T10:00:00+08:00`, "
+            "`...Z`); without one it is refused, not guessed. From 1970 to 9998."
+        ),
+        examples=["2026-11-23T10:00:00+08:00"],
+    ),
 ]
 
 Amount = Annotated[
@@ -65,5 +97,5 @@ class ErrorOut(Schema):
 
 def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
     """The `response=` entries documenting an endpoint's error statuses; every
-    endpoint has 401 (no or bad key)."""
-    return {status: ErrorOut for status in {401, *statuses}}
+    endpoint has 401 (no or bad key), 413 (a body too large) and 429 (throttled)."""
+    return {status: ErrorOut for status in {401, 413, 429, *statuses}}

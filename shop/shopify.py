@@ -17,7 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import DomainError
-from .money import MoneyError, currency_exponent, parse_amount
+from .money import MAX_MINOR_UNITS, MoneyError, currency_exponent, parse_amount
+from .schemas import moment_in_range
+
+# No line of a real order has more; more would overflow what is stored.
+MAX_QUANTITY = 1_000_000
 
 TOPIC_ORDERS_CREATE = "orders/create"
 TOPIC_ORDERS_PAID = "orders/paid"
@@ -184,8 +188,8 @@ def _email(value: object, field: str) -> str | None:
 
 
 def _quantity(value: object, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ShopifyPayloadError(field, "must be a whole number, 0 or more")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_QUANTITY:
+        raise ShopifyPayloadError(field, f"must be a whole number from 0 to {MAX_QUANTITY}")
     return value
 
 
@@ -195,9 +199,9 @@ def _datetime(value: object, field: str) -> dt.datetime:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
             parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
+        if parsed is not None and parsed.tzinfo is not None and moment_in_range(parsed):
             return parsed
-    raise ShopifyPayloadError(field, "must be a date and time with its UTC offset")
+    raise ShopifyPayloadError(field, "must be a date and time with its UTC offset, 1970 to 9998")
 
 
 def _currency(value: object, field: str) -> str:
@@ -251,6 +255,8 @@ def _line_item(data: object, currency: str, field: str) -> ShopifyLineItem:
         )
     else:
         discount = _money(line.get("total_discount", "0"), currency, f"{field}.total_discount")
+    if price * quantity > MAX_MINOR_UNITS:
+        raise ShopifyPayloadError(f"{field}.quantity", "the line's price times it is too large")
     return ShopifyLineItem(
         id=_optional_id(line.get("id"), f"{field}.id"),
         sku=_text(line.get("sku"), f"{field}.sku"),

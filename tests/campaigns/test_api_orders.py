@@ -458,5 +458,5 @@ def test_transactions_are_paginated_by_cursor(api_client, member):
     assert [r["points"] for r in rest["results"]] == [3, 2, 1]
     assert rest["next"] is None
     assert_error(
-        api_client.get(f"/api/v1/members/{member.number}/transactions?cursor=x"), 422, "invalid"
+        api_client.get(f"/api/v1/members/{member.number}/transactions?cursor=x"), 400, "invalid"
     )
