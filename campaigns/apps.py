@@ -15,10 +15,10 @@ class CampaignsConfig(AppConfig):
         )
         from shop.webhooks import register_shopify_handler
 
+        from . import shopify
         from .jobs import register_jobs
         from .referrals import register_jobs as register_referrals
         from .segments import register_jobs as register_segments
-        from . import shopify
 
         register_jobs()
         register_segments()

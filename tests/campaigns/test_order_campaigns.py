@@ -12,6 +12,7 @@ from campaigns.rules import campaign_variant
 from campaigns.services import refund_record
 from points.models import Entry
 from points.selectors import balance_get
+from shop.selectors import shop_default
 from tests.campaigns.documents import campaign_doc
 from tests.factories import MemberFactory, ledger_is_clean, order_place
 
@@ -121,6 +122,7 @@ def test_a_refund_takes_back_campaign_points_in_proportion():
 
     refunds = [
         refund_record(
+            shop=shop_default(),
             order_id=order.order_id,
             refund_id=f"R{n}",
             amount_minor=amount,
@@ -143,7 +145,12 @@ def test_a_refund_takes_back_campaign_points_in_proportion():
         f"bonus/{order.pk}": -100,
     }
     again = refund_record(
-        order_id=order.order_id, refund_id="R1", amount_minor=3_333, lines=[], fingerprint="R1"
+        shop=shop_default(),
+        order_id=order.order_id,
+        refund_id="R1",
+        amount_minor=3_333,
+        lines=[],
+        fingerprint="R1",
     )
     assert again == (again[0], False) and again[0].points_reversed == 99
     assert ledger_is_clean()

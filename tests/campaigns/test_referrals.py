@@ -14,6 +14,7 @@ from campaigns.models import Referral
 from campaigns.referrals import referral_record
 from campaigns.services import refund_record
 from points.models import Entry
+from shop.selectors import shop_default
 from tests.campaigns.documents import campaign_doc
 from tests.factories import MemberFactory, ledger_is_clean, order_place
 from tests.tiers.helpers import night
@@ -77,7 +78,12 @@ def test_a_referral_whose_first_order_is_refunded_pays_nothing():
     order = _first_order(referee)
     with time_machine.travel(PLACED + dt.timedelta(days=3), tick=False):
         refund_record(
-            order_id=order.order_id, refund_id="R", amount_minor=10_000, lines=[], fingerprint="R"
+            shop=shop_default(),
+            order_id=order.order_id,
+            refund_id="R",
+            amount_minor=10_000,
+            lines=[],
+            fingerprint="R",
         )
 
     _nights()

@@ -10,7 +10,7 @@ DEFAULT_SHOP_PK = 1  # made by shop 0002, the first row of its new table
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0002_shop_models_moved'),
+        ('campaigns', '0006_referrals'),
         ('members', '0005_shop_models_moved'),
         ('shop', '0002_shops'),
     ]
