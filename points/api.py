@@ -7,7 +7,7 @@ from ninja import Field, Query, Router, Schema
 from members.models import Member
 from members.selectors import member_get
 from shop.errors import NotFound
-from shop.schemas import error_responses
+from shop.schemas import error_responses, query_known
 
 from .selectors import history_page
 
@@ -48,6 +48,7 @@ class TransactionQuery(Schema):
     summary="A member's points ledger, newest first",
 )
 def members_transactions(request: HttpRequest, number: str, query: Query[TransactionQuery]) -> dict:
+    query_known(request, TransactionQuery)
     member = member_or_404(number)
     before = int(query.cursor) if query.cursor else None
     entries, next_before = history_page(member=member, before_id=before, limit=query.limit)

@@ -18,7 +18,7 @@ from points.redemptions import redemption_cancel, redemption_create
 from shop.errors import Invalid, NotFound
 from shop.idempotency import fingerprint
 from shop.money import format_amount, parse_amount
-from shop.schemas import TEXT, Amount, StrictSchema, error_responses
+from shop.schemas import TEXT, Amount, StrictSchema, error_responses, query_known
 
 from .models import Coupon, RewardRedemption
 from .selectors import coupon_check, rewards_list
@@ -47,15 +47,6 @@ def _total(text: str | None, field: str) -> int | None:
 
 def _member(number: str | None) -> Member | None:
     return None if number is None else member_or_404(number)
-
-
-def _check_query(request: HttpRequest, schema: type[Schema]) -> None:
-    """An unknown query parameter is an error, as an unknown body field is."""
-    unknown = set(request.GET) - set(schema.model_fields)
-    if unknown:
-        raise Invalid(
-            "Unknown query parameters.", fields={name[:40]: "Unknown." for name in sorted(unknown)}
-        )
 
 
 def _known_length(code: str) -> str:
@@ -105,7 +96,7 @@ class CouponOut(Schema):
     summary="Look up a coupon: what it gives and whether it applies to this member and order",
 )
 def coupons_get(request: HttpRequest, code: str, query: Query[CouponQuery]) -> dict:
-    _check_query(request, CouponQuery)
+    query_known(request, CouponQuery)
     coupon = _coupon(code)
     check = coupon_check(
         coupon=coupon, member=_member(query.member), total_minor=_total(query.total, "total")
@@ -226,7 +217,7 @@ class RewardPage(Schema):
     summary="The rewards catalogue, and which rewards a member can redeem now",
 )
 def rewards_get(request: HttpRequest, query: Query[RewardsQuery]) -> dict:
-    _check_query(request, RewardsQuery)
+    query_known(request, RewardsQuery)
     member = _member(query.member)
     language = (member.language if member else "") or translation.get_language()
     return {

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.http import HttpRequest
 from ninja import Schema
+from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field
 
 from .money import MAX_MINOR_UNITS
@@ -99,3 +101,13 @@ def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
     """The `response=` entries documenting an endpoint's error statuses; every
     endpoint has 401 (no or bad key), 413 (a body too large) and 429 (throttled)."""
     return {status: ErrorOut for status in {401, 413, 429, *statuses}}
+
+
+def query_known(request: HttpRequest, query: type[Schema]) -> None:
+    """Refuse query parameters `query` does not name (ninja would ignore them): a
+    mistyped `?limt=10` is an error, not silently the default."""
+    unknown = sorted(set(request.GET) - set(query.model_fields))
+    if unknown:
+        raise NinjaValidationError(
+            [{"loc": ("query", name[:40]), "msg": "Unknown parameter."} for name in unknown]
+        )

@@ -390,7 +390,7 @@ def test_cancelling_a_reward_whose_coupon_was_used_is_a_conflict(api_client):
 
 
 def test_an_unknown_query_parameter_is_refused(api_client):
-    error = assert_error(api_client.get("/api/v1/rewards?colour=red"), 422, "invalid")
-    assert error["fields"] == {"colour": "Unknown."}
+    error = assert_error(api_client.get("/api/v1/rewards?colour=red"), 400, "invalid")
+    assert error["fields"] == {"colour": "Unknown parameter."}
     c = coupon()
-    assert_error(api_client.get(f"/api/v1/coupons/{c.code}?totl=1.00"), 422, "invalid")
+    assert_error(api_client.get(f"/api/v1/coupons/{c.code}?totl=1.00"), 400, "invalid")

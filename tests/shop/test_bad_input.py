@@ -147,3 +147,9 @@ def test_bad_coupon_query_values_are_400(api_client, query):
     response = api_client.get(f"/api/v1/coupons/ANYCODE?{query}")
 
     assert_error(response, 400, "invalid")
+
+
+def test_an_unknown_query_parameter_is_400(api_client, member):
+    response = api_client.get(f"/api/v1/members/{member.number}/transactions?cursor=0&=0.0")
+
+    assert_error(response, 400, "invalid")
