@@ -10,7 +10,7 @@ DEFAULT_SHOP_PK = 1  # made by shop 0002, the first row of its new table
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0006_referrals'),
+        ('campaigns', '0007_event_cap_by_day_received'),
         ('members', '0005_shop_models_moved'),
         ('shop', '0002_shops'),
     ]
