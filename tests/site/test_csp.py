@@ -4,7 +4,8 @@ needs what it forbids (inline script, inline style, event-handler attributes).""
 import re
 
 import pytest
-from django.urls import reverse
+from django.contrib import admin
+from django.urls import URLResolver, get_resolver, reverse
 
 from tests.factories import MemberFactory
 
@@ -13,7 +14,22 @@ pytestmark = pytest.mark.django_db
 SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)
 STYLE = re.compile(r"<style\b", re.I)
 INLINE_ATTRIBUTE = re.compile(r"<[^>]*\s(style|on[a-z]+)\s*=", re.I)
-PORTAL_PAGES = ["members:dashboard", "points:history", "tiers:tier", "members:profile"]
+
+
+def _portal_pages(patterns=None, prefix=""):
+    """Every page of the member's portal (/me/...) that takes no argument, so that a
+    page added later is checked too."""
+    pages = []
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            pages += _portal_pages(pattern.url_patterns, route)
+        elif route.startswith("me/") and "<" not in route:
+            pages.append("/" + route)
+    return pages
+
+
+PORTAL_PAGES = _portal_pages()
 PUBLIC_PAGES = ["members:home", "account_login", "account_signup", "account_reset_password"]
 
 
@@ -50,11 +66,15 @@ def test_public_pages_need_nothing_inline(client, name):
     _assert_nothing_inline(response.content.decode())
 
 
-@pytest.mark.parametrize("name", PORTAL_PAGES)
-def test_portal_pages_need_nothing_inline(client, name):
+def test_every_portal_page_is_checked():
+    assert {"/me/", "/me/points/", "/me/tier/", "/me/profile/"} <= set(PORTAL_PAGES)
+
+
+@pytest.mark.parametrize("url", PORTAL_PAGES)
+def test_portal_pages_need_nothing_inline(client, url):
     client.force_login(MemberFactory().user)
 
-    response = client.get(reverse(name))
+    response = client.get(url)
 
     assert response.status_code == 200
     _assert_nothing_inline(response.content.decode())
@@ -69,6 +89,7 @@ def test_portal_pages_need_nothing_inline(client, name):
         "/admin/members/member/{pk}/adjust-points/",
         "/admin/members/member/{pk}/override-tier/",
         "/admin/points/entry/",
+        "/admin/members/member/{pk}/sanction/",
         "/admin/members/user/add/",
     ],
 )
@@ -88,3 +109,15 @@ def test_the_api_docs_use_the_local_swagger_ui(client):
     html = response.content.decode()
     assert "cdn." not in html
     _assert_nothing_inline(html)
+
+
+@pytest.mark.parametrize(
+    "model", list(admin.site._registry), ids=lambda model: model._meta.label_lower
+)
+def test_every_admin_list_needs_nothing_inline(admin_client, model):
+    opts = model._meta
+
+    response = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+
+    assert response.status_code == 200
+    _assert_nothing_inline(response.content.decode())
