@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -9,7 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from .forms import SanctionForm
 from .models import Member, Sanction, User
-from .services import member_sanction
+from .services import SANCTIONS, member_sanction, sanction_kinds_for
+
+# The most members one admin action sanctions (each under its own row lock).
+SANCTION_SELECTED_MAX = 500
 
 
 @admin.register(User)
@@ -97,6 +101,7 @@ class MemberAdmin(admin.ModelAdmin):
 
     inlines = [SanctionInline]
     change_form_template = "admin/members/member_change_form.html"
+    actions = ["sanction_selected"]
 
     def has_add_permission(self, request: object) -> bool:
         return False
@@ -122,11 +127,14 @@ class MemberAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def has_sanction_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("members.add_sanction")
+
     def sanction_view(self, request: HttpRequest, member_id: int) -> HttpResponse:
-        if not request.user.has_perm("members.add_sanction"):
+        if not self.has_sanction_permission(request):
             raise PermissionDenied
         member = get_object_or_404(Member, pk=member_id)
-        form = SanctionForm(request.POST or None, status=member.status)
+        form = SanctionForm(request.POST or None, kinds=sanction_kinds_for(status=member.status))
         if request.method == "POST" and form.is_valid():
             try:
                 sanction = member_sanction(
@@ -158,10 +166,63 @@ class MemberAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/members/sanction.html", context)
 
+    @admin.action(description=_("Sanction the selected members"), permissions=["sanction"])
+    def sanction_selected(
+        self, request: HttpRequest, queryset: QuerySet[Member]
+    ) -> HttpResponse | None:
+        """The same sanction and reason for each selected member, one by one through
+        the service; a member whose status does not take it is left as it is and
+        named. First shows the form, then applies it."""
+        members = list(queryset.order_by("pk")[: SANCTION_SELECTED_MAX + 1])
+        if len(members) > SANCTION_SELECTED_MAX:
+            self.message_user(
+                request,
+                _("Select at most %(count)d members at once.") % {"count": SANCTION_SELECTED_MAX},
+                messages.ERROR,
+            )
+            return None
+        form = SanctionForm(
+            request.POST if "apply" in request.POST else None, kinds=list(SANCTIONS)
+        )
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Sanction the selected members"),
+                "action": _("Apply the sanction"),
+                "members": members,
+                "form": form,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/members/sanction_selected.html", context)
+        refused = []
+        for member in members:
+            try:
+                member_sanction(
+                    member=member,
+                    kind=form.cleaned_data["kind"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                )
+            except ValidationError:
+                refused.append(member.number)
+        self.message_user(
+            request,
+            _("Sanction applied to %(count)d member(s).") % {"count": len(members) - len(refused)},
+        )
+        if refused:
+            self.message_user(
+                request,
+                _("Not applied to %(numbers)s: their status does not take this sanction.")
+                % {"numbers": ", ".join(refused)},
+                messages.WARNING,
+            )
+        return None
+
 
 @admin.register(Sanction)
 class SanctionAdmin(ReadOnlyAdmin):
-    """Every sanction staff applied: who, when, why (applied from a member's page)."""
+    """Every sanction staff applied: who, when, why (applied from a member's page or
+    the members list's action)."""
 
     list_display = ["created_at", "member", "kind", "status_before", "status_after", "actor"]
     list_filter = ["kind"]

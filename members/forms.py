@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import Member, Sanction
-from .services import member_update_profile, sanction_kinds_for
+from .services import member_update_profile
 
 
 class ProfileForm(forms.Form):
@@ -51,7 +51,7 @@ class ProfileForm(forms.Form):
 
 
 class SanctionForm(forms.Form):
-    """Staff's sanction of a member: only those the member's status takes."""
+    """Staff's sanction of members: `kinds` are the sanctions offered."""
 
     kind = forms.ChoiceField(label=_("Sanction"), widget=forms.RadioSelect)
     reason = forms.CharField(
@@ -60,8 +60,6 @@ class SanctionForm(forms.Form):
         help_text=_("Kept with the sanction, with your name and the time."),
     )
 
-    def __init__(self, *args: object, status: str, **kwargs: object) -> None:
+    def __init__(self, *args: object, kinds: list[str], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["kind"].choices = [
-            (kind, Sanction.Kind(kind).label) for kind in sanction_kinds_for(status=status)
-        ]
+        self.fields["kind"].choices = [(kind, Sanction.Kind(kind).label) for kind in kinds]

@@ -224,3 +224,73 @@ def test_sanctions_are_listed_read_only(admin_client):
     assert listing.status_code == 200
     assert member.number in listing.content.decode()
     assert admin_client.get(reverse("admin:members_sanction_add")).status_code == 403
+
+
+def _sanction_selected(client, members, **data):
+    return client.post(
+        reverse("admin:members_member_changelist"),
+        {"action": "sanction_selected", "_selected_action": [m.pk for m in members], **data},
+        follow=True,
+    )
+
+
+def test_staff_sanction_the_selected_members_with_one_reason(client):
+    staff = _staff_with("add_sanction")
+    client.force_login(staff)
+    active, restricted, frozen = (
+        MemberFactory(),
+        MemberFactory(status=Status.RESTRICTED),
+        MemberFactory(status=Status.FROZEN),
+    )
+
+    form = _sanction_selected(client, [active, restricted, frozen])
+    assert form.context["form"].fields["kind"].choices[0][0] == Kind.WARN
+    assert not Sanction.objects.exists()
+    done = _sanction_selected(
+        client, [active, restricted, frozen], apply="1", kind="freeze", reason="fraud ring"
+    )
+
+    statuses = {m.number: m.status for m in Member.objects.all()}
+    assert statuses == {
+        active.number: Status.FROZEN,
+        restricted.number: Status.FROZEN,
+        frozen.number: Status.FROZEN,
+    }
+    assert Sanction.objects.filter(reason="fraud ring", actor=staff).count() == 2
+    text = done.content.decode()
+    assert "Sanction applied to 2 member(s)." in text
+    assert f"Not applied to {frozen.number}" in text
+
+
+def test_the_selected_members_are_not_sanctioned_without_a_reason(client):
+    client.force_login(_staff_with("add_sanction"))
+    member = MemberFactory()
+
+    response = _sanction_selected(client, [member], apply="1", kind="freeze", reason=" ")
+
+    assert response.context["form"].errors["reason"]
+    assert not Sanction.objects.exists()
+    member.refresh_from_db()
+    assert member.status == Status.ACTIVE
+
+
+def test_staff_without_the_permission_have_no_sanction_action(client):
+    client.force_login(_staff_with())
+    member = MemberFactory()
+
+    _sanction_selected(client, [member], apply="1", kind="freeze", reason="x")
+
+    assert not Sanction.objects.exists()
+    member.refresh_from_db()
+    assert member.status == Status.ACTIVE
+
+
+def test_too_many_selected_members_are_refused(client, monkeypatch):
+    monkeypatch.setattr("members.admin.SANCTION_SELECTED_MAX", 1)
+    client.force_login(_staff_with("add_sanction"))
+    members = [MemberFactory(), MemberFactory()]
+
+    response = _sanction_selected(client, members, apply="1", kind="freeze", reason="x")
+
+    assert "Select at most 1 members at once." in response.content.decode()
+    assert not Sanction.objects.exists()
