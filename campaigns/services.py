@@ -300,6 +300,7 @@ def order_record(
             insert_order_points(cursor, order.pk, earning.points, pending_until, earning.rules)
             if data.coupons:
                 coupons_consume_for_order(
+                    shop=shop,
                     codes=data.coupons,
                     order_id=order.order_id,
                     member=member,
@@ -392,7 +393,7 @@ def refund_record(
             )
             fully_refunded = refunded + amount_minor == order.total_minor
             if fully_refunded:
-                coupon_uses_release_for_order(order_id=order_id)
+                coupon_uses_release_for_order(shop=shop, order_id=order_id)
             plans_refund(order=order, lines=None if fully_refunded else _plan_lines(lines))
             points = order_refund_reverse(
                 order=order,

@@ -150,6 +150,7 @@ class CouponRedeemOut(Schema):
 )
 def coupons_redeem(request: HttpRequest, code: str, body: CouponRedeemIn) -> Status[dict]:
     use, created = coupon_redeem(
+        shop=request.auth.shop,  # type: ignore[attr-defined]
         code=_known_length(code),
         order_id=body.order_id,
         total_minor=parse_amount(body.total, settings.PROGRAM_CURRENCY, field="total"),
@@ -185,7 +186,11 @@ class CouponReleaseOut(Schema):
     summary="Give back the use an order holds (an abandoned checkout, a cancelled order)",
 )
 def coupons_release(request: HttpRequest, code: str, body: CouponReleaseIn) -> dict:
-    coupon = coupon_release(code=_known_length(code), order_id=body.order_id)
+    coupon = coupon_release(
+        shop=request.auth.shop,  # type: ignore[attr-defined]
+        code=_known_length(code),
+        order_id=body.order_id,
+    )
     return {"code": coupon.code, "order_id": body.order_id, "uses_left": _uses_left(coupon)}
 
 
@@ -314,7 +319,10 @@ def redemptions_create(request: HttpRequest, body: RedemptionIn) -> Status[dict]
     member = member_or_404(body.member)
     if body.reward is not None:
         reward_redemption, created = reward_redeem(
-            member=member, reward_code=body.reward, key=body.idempotency_key
+            shop=request.auth.shop,  # type: ignore[attr-defined]
+            member=member,
+            reward_code=body.reward,
+            key=body.idempotency_key,
         )
         return Status(201 if created else 200, _reward_redemption_out(reward_redemption))
     if body.points is None:
@@ -344,7 +352,10 @@ def redemptions_cancel(request: HttpRequest, redemption_id: uuid.UUID) -> dict:
     )
     if redemption is not None:
         return _points_redemption_out(redemption_cancel(redemption=redemption))
-    reward_redemption = RewardRedemption.objects.filter(public_id=redemption_id).first()
+    reward_redemption = RewardRedemption.objects.filter(
+        public_id=redemption_id,
+        shop=request.auth.shop,  # type: ignore[attr-defined]
+    ).first()
     if reward_redemption is None:
         raise NotFound("No such redemption.")
     cancelled = reward_redemption_cancel(redemption=reward_redemption)

@@ -171,6 +171,10 @@ class CouponUse(models.Model):
     back (an abandoned checkout, a cancelled or fully refunded order)."""
 
     coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="uses")
+    # No index of its own: the unique (coupon, shop, ...) and (shop, order_id) start with it.
+    shop = models.ForeignKey(
+        "shop.Shop", on_delete=models.PROTECT, db_index=False, related_name="+"
+    )
     order_id = models.CharField(_("shop's order id"), max_length=100)
     member = models.ForeignKey(
         Member, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -185,15 +189,15 @@ class CouponUse(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["coupon", "idempotency_key"], name="couponuse_unique_key"
+                fields=["coupon", "shop", "idempotency_key"], name="couponuse_unique_key_per_shop"
             ),
             models.UniqueConstraint(
-                fields=["coupon", "order_id"],
+                fields=["coupon", "shop", "order_id"],
                 condition=Q(released_at__isnull=True),
-                name="couponuse_once_per_order",
+                name="couponuse_once_per_shop_order",
             ),
         ]
-        indexes = [models.Index(fields=["order_id"], name="couponuse_order")]
+        indexes = [models.Index(fields=["shop", "order_id"], name="couponuse_shop_order")]
 
     def __str__(self) -> str:
         return f"{self.coupon_id} on {self.order_id}"
@@ -286,6 +290,10 @@ class RewardRedemption(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # No index of its own: the unique (shop, member, idempotency_key) starts with it.
+    shop = models.ForeignKey(
+        "shop.Shop", on_delete=models.PROTECT, db_index=False, related_name="+"
+    )
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="reward_redemptions")
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
     idempotency_key = models.CharField(max_length=150)
@@ -304,7 +312,8 @@ class RewardRedemption(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["member", "idempotency_key"], name="rewardredemption_unique_key"
+                fields=["shop", "member", "idempotency_key"],
+                name="rewardredemption_unique_key_per_shop",
             ),
         ]
         indexes = [

@@ -19,6 +19,7 @@ from batch.services import program_midnight
 from members.models import Member, User
 from points.errors import MemberInactive
 from shop.errors import DomainError
+from shop.models import Shop
 
 from ..errors import (
     Conflict,
@@ -213,8 +214,8 @@ def coupon_get(*, code: str) -> Coupon:
     return coupon
 
 
-def _use_replay(coupon: Coupon, key: str, fingerprint: str) -> CouponUse | None:
-    use = CouponUse.objects.filter(coupon=coupon, idempotency_key=key).first()
+def _use_replay(coupon: Coupon, shop: Shop, key: str, fingerprint: str) -> CouponUse | None:
+    use = CouponUse.objects.filter(coupon=coupon, shop=shop, idempotency_key=key).first()
     if use is None:
         return None
     if use.fingerprint != fingerprint:
@@ -240,6 +241,7 @@ def _take_use(coupon: Coupon, now: dt.datetime) -> bool:
 
 def coupon_redeem(
     *,
+    shop: Shop,
     code: str,
     order_id: str,
     total_minor: int,
@@ -247,11 +249,12 @@ def coupon_redeem(
     fingerprint: str,
     member: Member | None = None,
 ) -> tuple[CouponUse, bool]:
-    """Consume one use of the coupon for an order; returns (use, created). The
-    same key again returns the first use; with other arguments, or for an order
-    that already holds a use of the coupon, it is a conflict."""
+    """Consume one use of the coupon for an order of `shop`; returns (use,
+    created). The same key (of the same shop) again returns the first use; with
+    other arguments, or for an order that already holds a use of the coupon, it
+    is a conflict."""
     coupon = coupon_get(code=code)
-    if (earlier := _use_replay(coupon, key, fingerprint)) is not None:
+    if (earlier := _use_replay(coupon, shop, key, fingerprint)) is not None:
         return earlier, False
     now = timezone.now()
     refusal = coupon_refusal(coupon=coupon, member=member, total_minor=total_minor, now=now)
@@ -261,6 +264,7 @@ def coupon_redeem(
         with transaction.atomic():
             use = CouponUse.objects.create(
                 coupon=coupon,
+                shop=shop,
                 order_id=order_id,
                 member=member,
                 idempotency_key=key,
@@ -272,7 +276,7 @@ def coupon_redeem(
                 coupon.refresh_from_db()
                 raise _refusal_of_status(coupon, now)
     except IntegrityError:
-        if (earlier := _use_replay(coupon, key, fingerprint)) is not None:
+        if (earlier := _use_replay(coupon, shop, key, fingerprint)) is not None:
             return earlier, False
         raise Conflict(f"Order {order_id} already uses coupon {coupon.code}.") from None
     coupon.refresh_from_db(fields=["uses_count"])
@@ -280,22 +284,23 @@ def coupon_redeem(
     return use, True
 
 
-def coupon_release(*, code: str, order_id: str) -> Coupon:
-    """Give back the use an order holds of the coupon (an abandoned checkout, a
-    cancelled order). Releasing again changes nothing; an order that never used
-    the coupon is `not_found`."""
+def coupon_release(*, shop: Shop, code: str, order_id: str) -> Coupon:
+    """Give back the use an order of `shop` holds of the coupon (an abandoned
+    checkout, a cancelled order). Releasing again changes nothing; an order that
+    never used the coupon (another shop's included) is `not_found`."""
     coupon = coupon_get(code=code)
-    if not CouponUse.objects.filter(coupon=coupon, order_id=order_id).exists():
+    uses = CouponUse.objects.filter(coupon=coupon, shop=shop, order_id=order_id)
+    if not uses.exists():
         raise NotFound(f"Order {order_id} has not used coupon {coupon.code}.")
-    _uses_release(CouponUse.objects.filter(coupon=coupon, order_id=order_id))
+    _uses_release(uses)
     coupon.refresh_from_db()
     return coupon
 
 
-def coupon_uses_release_for_order(*, order_id: str) -> int:
-    """Give back every coupon use of an order (cancelled or fully refunded);
-    returns how many were released."""
-    return _uses_release(CouponUse.objects.filter(order_id=order_id))
+def coupon_uses_release_for_order(*, shop: Shop, order_id: str) -> int:
+    """Give back every coupon use of an order of `shop` (cancelled or fully
+    refunded); returns how many were released."""
+    return _uses_release(CouponUse.objects.filter(shop=shop, order_id=order_id))
 
 
 def _uses_release(uses: QuerySet[CouponUse]) -> int:
@@ -313,7 +318,7 @@ def _uses_release(uses: QuerySet[CouponUse]) -> int:
 
 
 def coupons_consume_for_order(
-    *, codes: list[str], order_id: str, member: Member, total_minor: int
+    *, shop: Shop, codes: list[str], order_id: str, member: Member, total_minor: int
 ) -> list[CouponUse]:
     """The coupons an order names, consumed in the order's transaction (the
     caller's): a use the order already holds (redeemed at checkout) counts; any
@@ -321,10 +326,11 @@ def coupons_consume_for_order(
     uses = []
     for code in dict.fromkeys(code_normalize(code) for code in codes):
         held = CouponUse.objects.filter(
-            coupon__code=code, order_id=order_id, released_at__isnull=True
+            coupon__code=code, shop=shop, order_id=order_id, released_at__isnull=True
         ).first()
         if held is None:
             held, _created = coupon_redeem(
+                shop=shop,
                 code=code,
                 order_id=order_id,
                 total_minor=total_minor,

@@ -27,6 +27,7 @@ from points.services import (
     points_redeem,
 )
 from shop.errors import DomainError
+from shop.models import Shop
 from tiers.models import MemberTier, Tier
 
 from ..documents import RewardDocument, coupon_terms_parse
@@ -120,10 +121,10 @@ def _take_stock(reward: Reward) -> None:
         raise OutOfStock(f"Reward {reward.code} is out of stock.")
 
 
-def _replay(member: Member, key: str, fingerprint: str) -> RewardRedemption | None:
+def _replay(shop: Shop, member: Member, key: str, fingerprint: str) -> RewardRedemption | None:
     earlier = (
         RewardRedemption.objects.select_related("reward", "coupon", "member")
-        .filter(member=member, idempotency_key=key)
+        .filter(shop=shop, member=member, idempotency_key=key)
         .first()
     )
     if earlier is not None and earlier.fingerprint != fingerprint:
@@ -131,9 +132,12 @@ def _replay(member: Member, key: str, fingerprint: str) -> RewardRedemption | No
     return earlier
 
 
-def reward_redeem(*, member: Member, reward_code: str, key: str) -> tuple[RewardRedemption, bool]:
-    """Buy a reward with points; returns (redemption, created). The same key
-    again returns the first redemption; with another reward it is a conflict."""
+def reward_redeem(
+    *, shop: Shop, member: Member, reward_code: str, key: str
+) -> tuple[RewardRedemption, bool]:
+    """Buy a reward with points at `shop`; returns (redemption, created). The
+    same key (of the same shop) again returns the first redemption; with another
+    reward it is a conflict."""
     reward = Reward.objects.select_related("min_tier").filter(code=reward_code).first()
     if reward is None:
         raise NotFound(f"No reward has the code {reward_code[:50]!r}.")
@@ -141,7 +145,7 @@ def reward_redeem(*, member: Member, reward_code: str, key: str) -> tuple[Reward
     now = timezone.now()
     with transaction.atomic():
         account = lock_account(member_id=member.pk)
-        if (earlier := _replay(member, key, fingerprint)) is not None:
+        if (earlier := _replay(shop, member, key, fingerprint)) is not None:
             return earlier, False
         reward.refresh_from_db(fields=["stock"])
         standing = MemberStanding(
@@ -155,7 +159,7 @@ def reward_redeem(*, member: Member, reward_code: str, key: str) -> tuple[Reward
             member=member,
             points=reward.points,
             source=Source(Entry.Source.REWARD, reward.code),
-            key=f"reward:{key}",
+            key=f"reward:{shop.ledger_ref(key)}",
             reason=f"reward {reward.code}",
         )
         _take_stock(reward)
@@ -169,6 +173,7 @@ def reward_redeem(*, member: Member, reward_code: str, key: str) -> tuple[Reward
             )
             coupon_issued_queue(member=member, reward=reward, coupon=coupon)
         redemption = RewardRedemption.objects.create(
+            shop=shop,
             member=member,
             reward=reward,
             idempotency_key=key,

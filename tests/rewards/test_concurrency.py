@@ -8,6 +8,7 @@ from rewards.errors import CouponUsedUp, OutOfStock, RewardLimit
 from rewards.models import Coupon, CouponUse, Reward, RewardRedemption
 from rewards.services.coupons import CouponSpec, coupon_create, coupon_redeem
 from rewards.services.rewards import reward_redeem
+from shop.selectors import shop_default
 from tests.concurrency import race
 from tests.factories import ledger_is_clean
 
@@ -24,6 +25,7 @@ def test_fifty_redeems_at_once_of_a_coupon_with_ten_uses_succeed_ten_times():
     results = race(
         50,
         lambda i: coupon_redeem(
+            shop=shop_default(),
             code=coupon.code,
             order_id=f"o-{i}",
             total_minor=10_000,
@@ -47,7 +49,9 @@ def test_thirty_members_at_once_for_a_reward_with_stock_five():
 
     results = race(
         30,
-        lambda i: reward_redeem(member=members[i], reward_code=reward.code, key="r"),
+        lambda i: reward_redeem(
+            shop=shop_default(), member=members[i], reward_code=reward.code, key="r"
+        ),
         errors=True,
     )
 
@@ -69,7 +73,9 @@ def test_one_members_parallel_redeems_against_a_limit_of_two():
 
     results = race(
         10,
-        lambda i: reward_redeem(member=member, reward_code=reward.code, key=f"r-{i}"),
+        lambda i: reward_redeem(
+            shop=shop_default(), member=member, reward_code=reward.code, key=f"r-{i}"
+        ),
         errors=True,
     )
 

@@ -36,6 +36,7 @@ from rewards.services.coupons import (
     coupon_void,
     coupons_consume_for_order,
 )
+from shop.selectors import shop_default
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +55,7 @@ def amount_coupon(minor=1000, **kwargs):
 
 def redeem(coupon, order_id="o-1", total=10_000, key=None, member=None):
     return coupon_redeem(
+        shop=shop_default(),
         code=coupon.code,
         order_id=order_id,
         total_minor=total,
@@ -75,6 +77,7 @@ def test_codes_come_from_the_unambiguous_alphabet():
 def test_a_code_is_found_in_any_case_and_with_spaces():
     coupon = amount_coupon()
     use, created = coupon_redeem(
+        shop=shop_default(),
         code=f"  {coupon.code.lower()} ",
         order_id="o-1",
         total_minor=5000,
@@ -201,7 +204,9 @@ def test_a_frozen_member_cannot_redeem():
 
 def test_an_unknown_code_is_not_found():
     with pytest.raises(NotFound):
-        coupon_redeem(code="NOPE", order_id="o", total_minor=1, key="k", fingerprint="f")
+        coupon_redeem(
+            shop=shop_default(), code="NOPE", order_id="o", total_minor=1, key="k", fingerprint="f"
+        )
 
 
 def test_uses_run_out_and_then_the_coupon_is_used_up():
@@ -257,9 +262,11 @@ def test_release_then_redeem_again():
     with pytest.raises(CouponUsedUp):
         redeem(coupon, order_id="cart-2", key="k-2")
 
-    released = coupon_release(code=coupon.code, order_id="cart-1")
+    released = coupon_release(shop=shop_default(), code=coupon.code, order_id="cart-1")
     assert released.uses_count == 0
-    assert coupon_release(code=coupon.code, order_id="cart-1").uses_count == 0  # twice: once
+    assert (
+        coupon_release(shop=shop_default(), code=coupon.code, order_id="cart-1").uses_count == 0
+    )  # twice: once
 
     use, created = redeem(coupon, order_id="cart-2", key="k-3")
     assert created and use.order_id == "cart-2"
@@ -271,21 +278,22 @@ def test_release_then_redeem_again():
 def test_releasing_an_order_that_never_used_the_coupon_is_not_found():
     coupon = amount_coupon()
     with pytest.raises(NotFound):
-        coupon_release(code=coupon.code, order_id="never")
+        coupon_release(shop=shop_default(), code=coupon.code, order_id="never")
 
 
 def test_an_orders_uses_are_released_together():
     first, second = amount_coupon(), amount_coupon(uses_allowed=None)
     member = MemberFactory()
     uses = coupons_consume_for_order(
+        shop=shop_default(),
         codes=[first.code, second.code.lower(), first.code],
         order_id="o-9",
         member=member,
         total_minor=10_000,
     )
     assert len(uses) == 2
-    assert coupon_uses_release_for_order(order_id="o-9") == 2
-    assert coupon_uses_release_for_order(order_id="o-9") == 0
+    assert coupon_uses_release_for_order(shop=shop_default(), order_id="o-9") == 2
+    assert coupon_uses_release_for_order(shop=shop_default(), order_id="o-9") == 0
     assert [c.uses_count for c in Coupon.objects.order_by("pk")] == [0, 0]
 
 
@@ -293,7 +301,11 @@ def test_an_order_counts_the_use_it_redeemed_at_checkout():
     coupon = amount_coupon(uses_allowed=1)
     redeem(coupon, order_id="o-1", key="checkout")
     uses = coupons_consume_for_order(
-        codes=[coupon.code], order_id="o-1", member=MemberFactory(), total_minor=10_000
+        shop=shop_default(),
+        codes=[coupon.code],
+        order_id="o-1",
+        member=MemberFactory(),
+        total_minor=10_000,
     )
     assert uses[0].idempotency_key == "checkout"
     assert Coupon.objects.get(pk=coupon.pk).uses_count == 1

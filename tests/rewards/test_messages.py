@@ -5,6 +5,7 @@ from django.core import mail
 
 from notifications.models import Message
 from rewards.services.rewards import reward_redeem
+from shop.selectors import shop_default
 
 from .conftest import make_reward, member_with_points
 
@@ -26,7 +27,9 @@ def test_the_coupon_e_mail_is_in_the_members_language(
     reward = make_reward(name="10 yuan off", name_zh_hans="减10元", name_zh_hant="減10元")
 
     with django_capture_on_commit_callbacks(execute=True):
-        redemption, _ = reward_redeem(member=member, reward_code=reward.code, key="k")
+        redemption, _ = reward_redeem(
+            shop=shop_default(), member=member, reward_code=reward.code, key="k"
+        )
 
     (message,) = mail.outbox
     assert message.subject == subject
@@ -40,8 +43,8 @@ def test_a_replay_and_a_gift_queue_no_second_message(django_capture_on_commit_ca
     reward = make_reward()
     gift = make_reward(kind="gift", coupon=None)
     with django_capture_on_commit_callbacks(execute=True):
-        reward_redeem(member=member, reward_code=reward.code, key="k")
-        reward_redeem(member=member, reward_code=reward.code, key="k")
-        reward_redeem(member=member, reward_code=gift.code, key="g")
+        reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="k")
+        reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="k")
+        reward_redeem(shop=shop_default(), member=member, reward_code=gift.code, key="g")
     assert Message.objects.count() == 1
     assert len(mail.outbox) == 1

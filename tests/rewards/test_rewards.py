@@ -27,6 +27,7 @@ from rewards.services.rewards import (
     reward_redemption_cancel,
     reward_stock_adjust,
 )
+from shop.selectors import shop_default
 from tiers.models import MemberTier, Tier
 
 from .conftest import make_reward, member_with_points
@@ -46,7 +47,9 @@ def test_a_coupon_reward_debits_points_takes_stock_and_issues_the_coupon(member)
     reward = make_reward(stock=3)
     at = program_midnight(dt.date(2026, 12, 1)) + dt.timedelta(hours=10)
     with time_machine.travel(at, tick=False):
-        redemption, created = reward_redeem(member=member, reward_code=reward.code, key="r-1")
+        redemption, created = reward_redeem(
+            shop=shop_default(), member=member, reward_code=reward.code, key="r-1"
+        )
     assert created
     assert redemption.status == "active"
     assert balance_get(member=member).available == 4000
@@ -62,7 +65,9 @@ def test_a_coupon_reward_debits_points_takes_stock_and_issues_the_coupon(member)
 
 def test_a_gift_is_to_ship_and_issues_no_coupon(member):
     reward = make_reward(kind=Reward.Kind.GIFT, coupon=None, stock=1)
-    redemption, _ = reward_redeem(member=member, reward_code=reward.code, key="g")
+    redemption, _ = reward_redeem(
+        shop=shop_default(), member=member, reward_code=reward.code, key="g"
+    )
     assert redemption.status == "to_ship"
     assert redemption.coupon is None
     assert Reward.objects.get(pk=reward.pk).stock == 0
@@ -70,11 +75,13 @@ def test_a_gift_is_to_ship_and_issues_no_coupon(member):
 
 def test_the_same_key_is_the_first_redemption_and_another_reward_a_conflict(member):
     reward, other = make_reward(), make_reward()
-    first, _ = reward_redeem(member=member, reward_code=reward.code, key="k")
-    again, created = reward_redeem(member=member, reward_code=reward.code, key="k")
+    first, _ = reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="k")
+    again, created = reward_redeem(
+        shop=shop_default(), member=member, reward_code=reward.code, key="k"
+    )
     assert not created and again.pk == first.pk
     with pytest.raises(Conflict):
-        reward_redeem(member=member, reward_code=other.code, key="k")
+        reward_redeem(shop=shop_default(), member=member, reward_code=other.code, key="k")
     assert balance_get(member=member).available == 4000
     assert Coupon.objects.count() == 1
 
@@ -82,7 +89,7 @@ def test_the_same_key_is_the_first_redemption_and_another_reward_a_conflict(memb
 def test_out_of_stock(member):
     reward = make_reward(stock=0)
     with pytest.raises(OutOfStock):
-        reward_redeem(member=member, reward_code=reward.code, key="k")
+        reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="k")
     assert_nothing_written(member, 5000, reward, 0)
 
 
@@ -95,24 +102,26 @@ def test_out_of_stock_found_by_the_conditional_update_undoes_the_debit(member, m
     monkeypatch.setattr(service, "reward_refusal", lambda **kwargs: None)
     Reward.objects.filter(pk=reward.pk).update(stock=0)
     with pytest.raises(OutOfStock):
-        reward_redeem(member=member, reward_code=reward.code, key="k")
+        reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="k")
     assert_nothing_written(member, 5000, reward, 0)
 
 
 def test_per_member_limit(member):
     reward = make_reward(per_member_limit=2)
-    reward_redeem(member=member, reward_code=reward.code, key="1")
-    reward_redeem(member=member, reward_code=reward.code, key="2")
+    reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="1")
+    reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="2")
     with pytest.raises(RewardLimit):
-        reward_redeem(member=member, reward_code=reward.code, key="3")
+        reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="3")
     assert balance_get(member=member).available == 3000
 
 
 def test_a_cancelled_redemption_does_not_count_towards_the_limit(member):
     reward = make_reward(per_member_limit=1)
-    first, _ = reward_redeem(member=member, reward_code=reward.code, key="1")
+    first, _ = reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="1")
     reward_redemption_cancel(redemption=first)
-    second, created = reward_redeem(member=member, reward_code=reward.code, key="2")
+    second, created = reward_redeem(
+        shop=shop_default(), member=member, reward_code=reward.code, key="2"
+    )
     assert created and second.status == "active"
 
 
@@ -120,10 +129,12 @@ def test_tier_required(member):
     gold = Tier.objects.get(code="gold")
     reward = make_reward(min_tier=gold, stock=5)
     with pytest.raises(TierRequired):
-        reward_redeem(member=member, reward_code=reward.code, key="k")
+        reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="k")
     assert_nothing_written(member, 5000, reward, 5)
     MemberTier.objects.create(member=member, tier=gold, since=timezone.now())
-    redemption, _ = reward_redeem(member=member, reward_code=reward.code, key="k")
+    redemption, _ = reward_redeem(
+        shop=shop_default(), member=member, reward_code=reward.code, key="k"
+    )
     assert redemption.status == "active"
 
 
@@ -131,7 +142,7 @@ def test_insufficient_points():
     member = member_with_points(999)
     reward = make_reward(stock=5)
     with pytest.raises(InsufficientPoints):
-        reward_redeem(member=member, reward_code=reward.code, key="k")
+        reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="k")
     assert_nothing_written(member, 999, reward, 5)
 
 
@@ -149,26 +160,28 @@ def test_reward_unavailable(member, fields):
         time_machine.travel(program_midnight(dt.date(2026, 6, 1)), tick=False),
         pytest.raises(RewardUnavailable),
     ):
-        reward_redeem(member=member, reward_code=reward.code, key="k")
+        reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="k")
     assert_nothing_written(member, 5000, reward, 5)
 
 
 def test_an_unknown_reward_is_not_found(member):
     with pytest.raises(NotFound):
-        reward_redeem(member=member, reward_code="nope", key="k")
+        reward_redeem(shop=shop_default(), member=member, reward_code="nope", key="k")
 
 
 def test_an_unverified_member_cannot_redeem():
     member = member_with_points(5000, email_verified_at=None)
     with pytest.raises(EmailNotVerified) as refused:
-        reward_redeem(member=member, reward_code=make_reward().code, key="k")
+        reward_redeem(shop=shop_default(), member=member, reward_code=make_reward().code, key="k")
     assert refused.value.code == "email_unverified"
     assert not RewardRedemption.objects.exists()
 
 
 def test_cancel_gives_points_and_stock_back_and_voids_the_coupon(member):
     reward = make_reward(stock=2)
-    redemption, _ = reward_redeem(member=member, reward_code=reward.code, key="k")
+    redemption, _ = reward_redeem(
+        shop=shop_default(), member=member, reward_code=reward.code, key="k"
+    )
     cancelled = reward_redemption_cancel(redemption=redemption)
     assert cancelled.status == "cancelled"
     assert cancelled.cancel_entry.kind == Entry.Kind.CANCEL
@@ -183,8 +196,11 @@ def test_cancel_gives_points_and_stock_back_and_voids_the_coupon(member):
 
 def test_cancel_is_refused_once_the_coupon_was_used(member):
     reward = make_reward(stock=2)
-    redemption, _ = reward_redeem(member=member, reward_code=reward.code, key="k")
+    redemption, _ = reward_redeem(
+        shop=shop_default(), member=member, reward_code=reward.code, key="k"
+    )
     coupon_redeem(
+        shop=shop_default(),
         code=redemption.coupon.code,
         order_id="o-1",
         total_minor=10_000,

@@ -10,6 +10,8 @@ from django.utils import timezone
 from campaigns.models import Event
 from points.models import Redemption
 from points.selectors import balance_get
+from rewards.models import CouponUse, Reward, RewardRedemption
+from rewards.services.coupons import CouponSpec, coupon_create
 from shop.models import Order, Refund
 from tests.api import assert_error, post
 from tests.factories import ApiKeyFactory, MemberFactory, ShopFactory, ledger_is_clean
@@ -162,3 +164,65 @@ def test_no_rate_limit_when_the_setting_is_empty(settings, clients):
     settings.API_RATE_LIMIT = ""
     tea, _cups = clients
     assert {tea.get("/api/v1/members/M00000000").status_code for _ in range(5)} == {404}
+
+
+def _coupon(uses):
+    return coupon_create(
+        spec=CouponSpec(kind="amount", amount_minor=500, uses_allowed=uses), source="staff"
+    )
+
+
+def test_a_shop_cannot_release_another_shop_s_coupon_use(clients, member):
+    tea, cups = clients
+    coupon = _coupon(uses=1)
+    use = {"member": member.number, "order_id": "1001", "total": "100.00", "idempotency_key": "u"}
+    assert post(tea, f"/api/v1/coupons/{coupon.code}/redeem", use).status_code == 201
+
+    response = post(cups, f"/api/v1/coupons/{coupon.code}/release", {"order_id": "1001"})
+
+    assert_error(response, 404, "not_found")
+    coupon.refresh_from_db()
+    assert coupon.uses_count == 1
+    assert CouponUse.objects.get().released_at is None
+
+
+def test_a_full_refund_gives_back_only_its_own_shop_s_coupon_uses(shops, clients, member):
+    tea, _cups = clients
+    coupon = _coupon(uses=None)
+    for client in clients:
+        order = {**_order(member, "1001", "100.00"), "coupons": [coupon.code]}
+        assert post(client, "/api/v1/orders", order).status_code == 201
+
+    refund = post(tea, "/api/v1/orders/1001/refunds", {"refund_id": "R-1", "amount": "100.00"})
+
+    assert refund.status_code == 201
+    tea_shop, cups_shop = shops
+    assert CouponUse.objects.get(shop=tea_shop).released_at is not None
+    assert CouponUse.objects.get(shop=cups_shop).released_at is None
+    coupon.refresh_from_db()
+    assert coupon.uses_count == 1
+
+
+def test_a_shop_cannot_cancel_another_shop_s_reward_redemption(shops, clients, member):
+    tea, cups = clients
+    post(tea, "/api/v1/orders", _order(member, "1001", "2000.00"))
+    reward = Reward.objects.create(
+        code="TEN-OFF",
+        name="10 off",
+        kind=Reward.Kind.COUPON,
+        points=1000,
+        coupon={"kind": "amount", "value": "10.00", "valid_days": 30},
+    )
+    body = {"member": member.number, "reward": reward.code, "idempotency_key": "k1"}
+    before = balance_get(member=member).available
+    redemption = post(tea, "/api/v1/redemptions", body).json()
+
+    response = post(cups, f"/api/v1/redemptions/{redemption['id']}/cancel", {})
+
+    assert_error(response, 404, "not_found")
+    assert RewardRedemption.objects.get().status == "active"
+    assert balance_get(member=member).available == before - 1000
+    # the same key at the other shop is a redemption of its own
+    assert post(cups, "/api/v1/redemptions", body).status_code == 201
+    assert {r.shop for r in RewardRedemption.objects.all()} == set(shops)
+    assert balance_get(member=member).available == before - 2000
