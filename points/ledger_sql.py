@@ -23,9 +23,11 @@ UPDATE whose value is a correlated subquery: a chunk of members is a handful of
 statements, not a query per member.
 
 Every statement is portable between PostgreSQL and SQLite. The nightly ones are
-guarded by the state they expect (lots still due, the entry of this very run), so
-a retry or a second run does nothing twice. The balance rows are locked in member
-order before anything is written, as every service does.
+guarded by the state they expect (lots still due), and a night's entries are
+inserted with the conflicts on their key ignored, RETURNING the members written
+for: only those members' balances and lots are then changed, so a retry, a re-run
+with other chunk bounds or a second run at once does nothing twice. The balance
+rows are locked in member order before anything is written, as every service does.
 """
 
 import datetime as dt
@@ -102,10 +104,13 @@ def expire_due_lots(*, first_id: int, last_id: int, cutoff: dt.datetime, locked:
             FROM {ACCOUNT} a
             JOIN (SELECT l.member_id, SUM(l.remaining) AS due FROM {LOT} l
                   WHERE {due_sql} GROUP BY l.member_id) d ON d.member_id = a.member_id
+            WHERE 1 = 1  -- without a WHERE, SQLite reads ON CONFLICT as the join's
+            ON CONFLICT (member_id, idempotency_key) DO NOTHING
+            RETURNING member_id
             """,  # noqa: S608 - table names are the models', values are parameters
             [key, NIGHTLY_FINGERPRINT, _ts(cutoff), now, *due_params],
         )
-        members = cursor.rowcount
+        members = _written(cursor)
         if not members:
             return 0
         cursor.execute(
@@ -113,23 +118,38 @@ def expire_due_lots(*, first_id: int, last_id: int, cutoff: dt.datetime, locked:
             INSERT INTO {LOTUSE} (entry_id, lot_id, points)
             SELECT e.id, l.id, l.remaining FROM {LOT} l
             JOIN {ENTRY} e ON e.member_id = l.member_id AND e.idempotency_key = %s
-            WHERE {due_sql}
+            WHERE {due_sql} AND {_member_in("l.member_id", members)}
             """,  # noqa: S608
             [key, *due_params],
         )
-        _apply_entries_to_accounts(cursor, key, first_id, last_id, now)
+        _apply_entries_to_accounts(cursor, key, members, now)
         cursor.execute(
             f"UPDATE {LOT} SET remaining = 0 WHERE id IN "  # noqa: S608
-            f"(SELECT l.id FROM {LOT} l WHERE {due_sql})",
+            f"(SELECT l.id FROM {LOT} l WHERE {due_sql} "
+            f"AND {_member_in('l.member_id', members)})",
             due_params,
         )
-    return members
+    return len(members)
+
+
+def _written(cursor: CursorWrapper) -> list[int]:
+    """The members an INSERT ... RETURNING member_id just wrote an entry for."""
+    return [int(member_id) for (member_id,) in cursor.fetchall()]
+
+
+def _member_in(column: str, members: list[int]) -> str:
+    """`column` among `members`: integers read from the database, written into the
+    statement as literals, so that no chunk size meets a limit on parameters."""
+    return f"{column} IN ({', '.join(map(str, members))})"
 
 
 def _apply_entries_to_accounts(
-    cursor: CursorWrapper, key: str, first_id: int, last_id: int, now: Any
+    cursor: CursorWrapper, key: str, members: list[int], now: Any
 ) -> None:
-    """Move each balance row of the range by the entry `key` just wrote for it."""
+    """Move the balance rows of `members`, and only theirs, by the entry `key`
+    that this very statement's INSERT ... RETURNING wrote for each. An entry with
+    the key that an earlier run (or a concurrent one) wrote is never applied
+    again: its member is not among those returned."""
     cursor.execute(
         f"""
         UPDATE {ACCOUNT} SET
@@ -138,10 +158,9 @@ def _apply_entries_to_accounts(
             pending = pending + (SELECT e.pending_change FROM {ENTRY} e
                 WHERE e.member_id = {ACCOUNT}.member_id AND e.idempotency_key = %s),
             updated_at = %s
-        WHERE member_id IN (SELECT e.member_id FROM {ENTRY} e
-            WHERE e.member_id BETWEEN %s AND %s AND e.idempotency_key = %s)
+        WHERE {_member_in("member_id", members)}
         """,  # noqa: S608
-        [key, key, now, first_id, last_id, key],
+        [key, key, now],
     )
 
 
@@ -176,22 +195,33 @@ def release_due_lots(*, first_id: int, last_id: int, cutoff: dt.datetime) -> tup
                   WHERE {due_sql} GROUP BY l.member_id HAVING SUM(l.remaining) > 0) d
               ON d.member_id = a.member_id
             WHERE a.available >= 0
+            ON CONFLICT (member_id, idempotency_key) DO NOTHING
+            RETURNING member_id
             """,  # noqa: S608
             [key, NIGHTLY_FINGERPRINT, _ts(cutoff), now, *due_params],
         )
-        released = cursor.rowcount
-        _apply_entries_to_accounts(cursor, key, first_id, last_id, now)
+        released = _written(cursor)
+        # Due lots left with no points (a refund took them while pending) release
+        # nothing: they only stop being pending.
+        cursor.execute(
+            f"UPDATE {LOT} SET pending = %s WHERE id IN "  # noqa: S608
+            f"(SELECT l.id FROM {LOT} l WHERE {due_sql} AND l.remaining = 0)",
+            [False, *due_params],
+        )
+        if not released:
+            return 0, in_debt
+        _apply_entries_to_accounts(cursor, key, released, now)
         cursor.execute(
             f"""
             UPDATE {LOT} SET pending = %s,
                 released_by_id = (SELECT e.id FROM {ENTRY} e
                     WHERE e.member_id = {LOT}.member_id AND e.idempotency_key = %s)
-            WHERE id IN (SELECT l.id FROM {LOT} l JOIN {ACCOUNT} a ON a.member_id = l.member_id
-                         WHERE {due_sql} AND a.available >= 0)
+            WHERE id IN (SELECT l.id FROM {LOT} l
+                         WHERE {due_sql} AND {_member_in("l.member_id", released)})
             """,  # noqa: S608
             [False, key, *due_params],
         )
-    return released, in_debt
+    return len(released), in_debt
 
 
 # -- the services' statements --

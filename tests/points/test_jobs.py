@@ -140,24 +140,27 @@ class Boom(Exception):
     pass
 
 
+def _crash_in_chunk_of(monkeypatch, name, member):
+    """Make the job `name` fail in the chunk holding `member`, after its work: the
+    chunk's transaction rolls back, the run fails (undo with monkeypatch.undo())."""
+    from batch import registry
+
+    job = registry.get(name)
+
+    def crashing(as_of, first_id, last_id):
+        counts = job.run_chunk(as_of, first_id, last_id)
+        if first_id <= member.pk <= last_id:
+            raise Boom("worker died")
+        return counts
+
+    monkeypatch.setitem(registry._jobs, name, dataclasses.replace(job, run_chunk=crashing))
+
+
 def test_a_crash_in_the_third_chunk_then_a_rerun_processes_every_member_once(members, monkeypatch):
     for n, member in enumerate(members):
         _earn_pending(member, 10, f"o{n}", NOON)
     # chunk_size 1: five chunks; the third one fails after doing its work.
-    import points.jobs as jobs
-    from batch import registry
-
-    real = jobs.release_pending
-    third = members[2].pk
-
-    def crashing(as_of, first_id, last_id):
-        counts = real(as_of, first_id, last_id)
-        if first_id == third:
-            raise Boom("worker died")
-        return counts
-
-    job = registry.get("release_pending")
-    monkeypatch.setitem(registry._jobs, job.name, dataclasses.replace(job, run_chunk=crashing))
+    _crash_in_chunk_of(monkeypatch, "release_pending", members[2])
     as_of = DAY + dt.timedelta(days=15)
     with time_machine.travel(NOON + dt.timedelta(days=15)):
         with pytest.raises(Boom):
@@ -173,6 +176,44 @@ def test_a_crash_in_the_third_chunk_then_a_rerun_processes_every_member_once(mem
     released = Entry.objects.filter(kind="release")
     assert sorted(released.values_list("member_id", flat=True)) == sorted(m.pk for m in members)
     assert all(balance_get(member=m).available == 10 for m in members)
+
+
+def test_a_rerun_with_bigger_chunks_after_a_crash_releases_each_member_once(members, monkeypatch):
+    """The re-run's one chunk spans members the failed run released: it applies
+    the entries it writes, not every entry of the night in its range."""
+    for n, member in enumerate(members):
+        _earn_pending(member, 100, f"o{n}", NOON)
+    _crash_in_chunk_of(monkeypatch, "release_pending", members[2])
+    as_of = DAY + dt.timedelta(days=15)
+    with time_machine.travel(NOON + dt.timedelta(days=15)):
+        with pytest.raises(Boom):
+            _run("release_pending", as_of, chunk_size=2)
+        assert Entry.objects.filter(kind="release").count() == 2  # the first chunk committed
+        monkeypatch.undo()
+        rerun = _run("release_pending", as_of, chunk_size=5)
+
+    assert rerun.counts == {"members_released": 3}
+    assert Entry.objects.filter(kind="release").count() == 5
+    assert [balance_get(member=m).available for m in members] == [100] * 5
+    assert [balance_get(member=m).pending for m in members] == [0] * 5
+
+
+def test_a_rerun_with_bigger_chunks_after_a_crash_expires_each_member_once(members, monkeypatch):
+    with time_machine.travel(NOON):
+        for n, member in enumerate(members):
+            points_earn(member=member, points=100, source=Source("order", f"{n}"), key=f"{n}")
+    _crash_in_chunk_of(monkeypatch, "expire_points", members[2])
+    expiry_day = DAY + dt.timedelta(days=366)
+    with time_machine.travel(program_midnight(expiry_day) + dt.timedelta(hours=1)):
+        with pytest.raises(Boom):
+            _run("expire_points", expiry_day, chunk_size=2)
+        assert Entry.objects.filter(kind="expire").count() == 2
+        monkeypatch.undo()
+        rerun = _run("expire_points", expiry_day, chunk_size=5)
+
+    assert rerun.counts == {"members_expired": 3}
+    assert Entry.objects.filter(kind="expire").count() == 5
+    assert [balance_get(member=m).available for m in members] == [0] * 5
 
 
 def test_job_command_prints_progress_and_counts(members):
