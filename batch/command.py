@@ -8,8 +8,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from .errors import JobRunning
 from .models import JobRun, Status
-from .services import DEFAULT_CHUNK_SIZE, job_run, program_today
+from .runner import job_run
+from .services import DEFAULT_CHUNK_SIZE, program_today, program_zone
 
 
 def as_of_date(text: str) -> dt.date:
@@ -27,6 +29,11 @@ def add_job_arguments(parser: ArgumentParser) -> None:
         help="the programme day to run for (YYYY-MM-DD); default today in PROGRAM_TIME_ZONE",
     )
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
+    parser.add_argument(
+        "--allow-future",
+        action="store_true",
+        help="accept an --as-of after the programme's today (a rehearsal on a copy)",
+    )
 
 
 def run_with_progress(command: BaseCommand, name: str, as_of: dt.date, chunk_size: int) -> JobRun:
@@ -39,7 +46,10 @@ def run_with_progress(command: BaseCommand, name: str, as_of: dt.date, chunk_siz
             bar.n = done
             bar.refresh()
 
-        run = job_run(name=name, as_of=as_of, chunk_size=chunk_size, progress=progress)
+        try:
+            run = job_run(name=name, as_of=as_of, chunk_size=chunk_size, progress=progress)
+        except JobRunning as running:
+            raise CommandError(str(running)) from None
     if run.status != Status.SUCCEEDED:
         raise CommandError(f"{name} {as_of} failed: {run.error}")
     counts = ", ".join(f"{key}={value}" for key, value in sorted(run.counts.items()))
@@ -48,8 +58,17 @@ def run_with_progress(command: BaseCommand, name: str, as_of: dt.date, chunk_siz
 
 
 def job_options(options: dict[str, Any]) -> tuple[dt.date, int]:
-    """The day and chunk size a job command was asked for."""
-    return options["as_of"] or program_today(), options["chunk_size"]
+    """The day and chunk size a job command was asked for. A day after the
+    programme's today is refused without --allow-future: a mistyped year would
+    expire a year of points early."""
+    today = program_today()
+    as_of = options["as_of"] or today
+    if as_of > today and not options["allow_future"]:
+        raise CommandError(
+            f"--as-of {as_of} is after today ({today} in {program_zone().key}); "
+            "give --allow-future to run a future day (a rehearsal on a copy)"
+        )
+    return as_of, options["chunk_size"]
 
 
 class JobCommand(BaseCommand):

@@ -11,7 +11,8 @@ class Status(models.TextChoices):
 class JobRun(models.Model):
     """One run of a nightly job for one programme day. A re-run of the same job
     and day is a new row; the work itself is idempotent, so it redoes only what
-    the earlier run did not finish."""
+    the earlier run did not finish. One run of a job and day at a time: the
+    database holds at most one `running` row for them."""
 
     job = models.CharField(max_length=50)
     as_of = models.DateField()
@@ -25,6 +26,13 @@ class JobRun(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["job", "as_of", "-started_at"], name="jobrun_lookup")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "as_of"],
+                condition=models.Q(status=Status.RUNNING),
+                name="jobrun_one_running",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.job} {self.as_of} ({self.status})"

@@ -6,24 +6,20 @@ import datetime as dt
 import time
 import zoneinfo
 from collections import Counter
-from collections.abc import Callable
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
 from members.models import Member
 
 from . import registry
+from .errors import JobRunning
 from .models import JobChunk, JobRun, Status
 
 DEFAULT_CHUNK_SIZE = 10_000
-POLL_SECONDS = 0.5
-
-Progress = Callable[[int, int], None]
-
 log = structlog.get_logger(__name__)
 
 
@@ -41,20 +37,34 @@ def program_midnight(day: dt.date) -> dt.datetime:
 
 
 def job_run_create(*, name: str, as_of: dt.date, chunk_size: int = DEFAULT_CHUNK_SIZE) -> JobRun:
+    """Start a run of the job `name` for the day `as_of`: its row and its chunks.
+    One run of a job and day at a time: JobRunning, naming the run under way,
+    when there is one (the database holds one `running` row per job and day; a
+    second start at the same moment waits for the first's insert, then fails on
+    that unique key). A running run with no progress for BATCH_STALE_RUN_MINUTES
+    lost its process: it is marked failed, and this run takes over."""
     registry.get(name)
+    _job_runs_fail_stale(name=name, as_of=as_of)
     bounds = Member.objects.aggregate(first=Min("id"), last=Max("id"))
-    with transaction.atomic():
-        run = JobRun.objects.create(job=name, as_of=as_of, chunk_size=chunk_size)
-        chunks = []
-        if bounds["first"] is not None:
-            for first in range(bounds["first"], bounds["last"] + 1, chunk_size):
-                chunks.append(JobChunk(run=run, first_id=first, last_id=first + chunk_size - 1))
-        JobChunk.objects.bulk_create(chunks)
-        run.chunks_total = len(chunks)
-        if not chunks:
-            run.status = Status.SUCCEEDED
-            run.finished_at = timezone.now()
-        run.save(update_fields=["chunks_total", "status", "finished_at"])
+    try:
+        with transaction.atomic():
+            run = JobRun.objects.create(job=name, as_of=as_of, chunk_size=chunk_size)
+            chunks = []
+            if bounds["first"] is not None:
+                for first in range(bounds["first"], bounds["last"] + 1, chunk_size):
+                    chunks.append(JobChunk(run=run, first_id=first, last_id=first + chunk_size - 1))
+            JobChunk.objects.bulk_create(chunks)
+            run.chunks_total = len(chunks)
+            if not chunks:
+                run.status = Status.SUCCEEDED
+                run.finished_at = timezone.now()
+            run.save(update_fields=["chunks_total", "status", "finished_at"])
+    except IntegrityError:
+        holder = JobRun.objects.filter(job=name, as_of=as_of, status=Status.RUNNING).first()
+        if holder is None:  # it ended in the meantime
+            raise
+        log.warning("job_run_refused", job=name, as_of=as_of.isoformat(), held_by=holder.pk)
+        raise JobRunning(holder) from None
     log.info(
         "job_run_started",
         job=name,
@@ -64,6 +74,23 @@ def job_run_create(*, name: str, as_of: dt.date, chunk_size: int = DEFAULT_CHUNK
         chunk_size=chunk_size,
     )
     return run
+
+
+def _job_runs_fail_stale(*, name: str, as_of: dt.date) -> None:
+    """Mark failed the running run of `name` and `as_of` that has made no
+    progress (started, or a chunk finished) for BATCH_STALE_RUN_MINUTES."""
+    since = timezone.now() - dt.timedelta(minutes=settings.BATCH_STALE_RUN_MINUTES)
+    stale = JobRun.objects.filter(
+        job=name, as_of=as_of, status=Status.RUNNING, started_at__lt=since
+    ).exclude(chunks__finished_at__gte=since)
+    for run_id in stale.values_list("pk", flat=True):
+        abandoned = JobRun.objects.filter(pk=run_id, status=Status.RUNNING).update(
+            status=Status.FAILED,
+            error=f"abandoned: no progress for {settings.BATCH_STALE_RUN_MINUTES} minutes",
+            finished_at=timezone.now(),
+        )
+        if abandoned:
+            log.warning("job_run_abandoned", job=name, as_of=as_of.isoformat(), run_id=run_id)
 
 
 class _AlreadyDone(Exception):
@@ -153,39 +180,3 @@ def _job_run_finish_if_complete(*, run_id: int) -> None:
             seconds=round((now - run.started_at).total_seconds(), 3),
             **totals,
         )
-
-
-def job_run(
-    *,
-    name: str,
-    as_of: dt.date,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    progress: Progress | None = None,
-) -> JobRun:
-    """Run a job now and wait for it: the management commands' path. With a broker
-    the chunks go to the workers as a Celery group and this waits on their rows;
-    without one (eager) they run here, one after another."""
-    from .tasks import job_chunk_group, run_chunk
-
-    run = job_run_create(name=name, as_of=as_of, chunk_size=chunk_size)
-    chunk_ids = list(run.chunks.order_by("first_id").values_list("id", flat=True))
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        for done, chunk_id in enumerate(chunk_ids, start=1):
-            run_chunk.apply(args=(chunk_id,), throw=True)
-            if progress:
-                progress(done, len(chunk_ids))
-    else:
-        job_chunk_group(chunk_ids).apply_async()
-        _wait(run=run, progress=progress)
-    run.refresh_from_db()
-    return run
-
-
-def _wait(*, run: JobRun, progress: Progress | None) -> None:
-    while True:
-        states = Counter(run.chunks.values_list("status", flat=True))
-        if progress:
-            progress(states[Status.SUCCEEDED], run.chunks_total)
-        if states[Status.FAILED] or states[Status.RUNNING] == 0:
-            return
-        time.sleep(POLL_SECONDS)

@@ -7,6 +7,7 @@ from celery import chord, group, shared_task
 from celery.canvas import Signature
 
 from . import registry
+from .errors import JobRunning
 from .services import job_chunk_execute, job_run_create, program_today
 
 
@@ -25,7 +26,10 @@ def run_jobs(names: list[str], as_of: str) -> None:
     if not names:
         return
     first, rest = names[0], names[1:]
-    run = job_run_create(name=first, as_of=dt.date.fromisoformat(as_of))
+    try:
+        run = job_run_create(name=first, as_of=dt.date.fromisoformat(as_of))
+    except JobRunning:
+        return  # a second start (a second beat, a redelivery): the run under way goes on
     chunk_ids = list(run.chunks.order_by("first_id").values_list("id", flat=True))
     after: Signature = run_jobs.si(rest, as_of)
     if not chunk_ids:

@@ -168,7 +168,8 @@ def _run_plain(loaded: Loaded) -> float:
 
 def job_child(args: argparse.Namespace) -> None:
     """`python -m bench _expire_job`: run the job once, print its figures as JSON."""
-    from batch.services import DEFAULT_CHUNK_SIZE, job_run
+    from batch.runner import job_run
+    from batch.services import DEFAULT_CHUNK_SIZE
 
     chunk_size = args.chunk_size or DEFAULT_CHUNK_SIZE
     before = memory_mb("VmRSS")

@@ -53,7 +53,8 @@ from django.core.management import call_command
 from django.db.models import Count, F, Sum
 from django.test.utils import override_settings
 
-from batch.services import job_run, program_today
+from batch.runner import job_run
+from batch.services import program_today
 from points.models import Entry
 from shop.models import Order, OrderLine
 

@@ -426,7 +426,8 @@ def _plain_child(as_of: dt.date) -> Figures:
 def _job_child(as_of: dt.date, chunk_size: int | None) -> Figures:
     from celery.signals import task_postrun, task_prerun
 
-    from batch.services import DEFAULT_CHUNK_SIZE, job_run
+    from batch.runner import job_run
+    from batch.services import DEFAULT_CHUNK_SIZE
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
     timer = _NoticeTimer()

@@ -283,6 +283,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 15 * 60
 CELERY_TASK_TIME_LIMIT = 20 * 60
 CELERY_TIMEZONE = PROGRAM_TIME_ZONE
+# A task taken by a worker that dies (SIGKILL, a lost machine) is delivered again
+# once this many seconds have passed; longer than the time limit, so that a task
+# still running is not handed to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=30 * 60)
+}
+# A running nightly run that has made no progress (no chunk finished) for this
+# long lost its process (a command killed in eager mode, tasks the broker lost):
+# the next start of the same job and day marks it failed and takes over.
+BATCH_STALE_RUN_MINUTES = env.int("BATCH_STALE_RUN_MINUTES", default=30)
 # The nightly jobs, in the programme's time zone, just after its midnight.
 CELERY_BEAT_SCHEDULE = {
     "nightly": {"task": "batch.run_nightly", "schedule": crontab(hour=0, minute=5)},

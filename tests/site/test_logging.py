@@ -13,7 +13,7 @@ import time_machine
 from sentry_sdk.transport import Transport
 from structlog.testing import capture_logs
 
-from batch.services import job_run
+from batch.runner import job_run
 from loyalty_site.observability import logging_config, sentry_init
 from tests.factories import MemberFactory, order_place
 

@@ -10,7 +10,8 @@ from django.db import transaction
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from batch.services import job_run, program_midnight
+from batch.runner import job_run
+from batch.services import program_midnight
 from points.models import Entry
 from points.services import Source, points_earn
 from tests.api import post

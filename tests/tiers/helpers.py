@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import time_machine
 
-from batch.services import job_run, program_midnight, program_zone
+from batch.runner import job_run
+from batch.services import program_midnight, program_zone
 from notifications.models import Message
 from tiers.messages import notice_context
 from tiers.models import MemberTier, TierChange

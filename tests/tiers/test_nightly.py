@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from batch import registry
 from batch.models import JobRun
-from batch.services import job_run
+from batch.runner import job_run
 from notifications.models import Message
 from notifications.services import outbox_send_due
 from tests.factories import MemberFactory, OrderFactory
