@@ -1,4 +1,3 @@
-import dataclasses
 import datetime as dt
 from io import StringIO
 
@@ -9,10 +8,12 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from batch.models import JobRun
-from batch.services import job_run, program_midnight
+from batch.runner import job_run
+from batch.services import program_midnight
 from points.models import Entry, ExpiryWarning, Lot
 from points.selectors import balance_get
 from points.services import Source, points_earn, points_redeem, points_reverse
+from tests.batch.helpers import Boom, crash_in_chunk_of
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -136,31 +137,11 @@ def test_warn_expiring_tells_each_member_once_per_expiry_day(
     assert "42 points after 2027-03-10" in body
 
 
-class Boom(Exception):
-    pass
-
-
-def _crash_in_chunk_of(monkeypatch, name, member):
-    """Make the job `name` fail in the chunk holding `member`, after its work: the
-    chunk's transaction rolls back, the run fails (undo with monkeypatch.undo())."""
-    from batch import registry
-
-    job = registry.get(name)
-
-    def crashing(as_of, first_id, last_id):
-        counts = job.run_chunk(as_of, first_id, last_id)
-        if first_id <= member.pk <= last_id:
-            raise Boom("worker died")
-        return counts
-
-    monkeypatch.setitem(registry._jobs, name, dataclasses.replace(job, run_chunk=crashing))
-
-
 def test_a_crash_in_the_third_chunk_then_a_rerun_processes_every_member_once(members, monkeypatch):
     for n, member in enumerate(members):
         _earn_pending(member, 10, f"o{n}", NOON)
     # chunk_size 1: five chunks; the third one fails after doing its work.
-    _crash_in_chunk_of(monkeypatch, "release_pending", members[2])
+    crash_in_chunk_of(monkeypatch, "release_pending", members[2].pk)
     as_of = DAY + dt.timedelta(days=15)
     with time_machine.travel(NOON + dt.timedelta(days=15)):
         with pytest.raises(Boom):
@@ -183,7 +164,7 @@ def test_a_rerun_with_bigger_chunks_after_a_crash_releases_each_member_once(memb
     the entries it writes, not every entry of the night in its range."""
     for n, member in enumerate(members):
         _earn_pending(member, 100, f"o{n}", NOON)
-    _crash_in_chunk_of(monkeypatch, "release_pending", members[2])
+    crash_in_chunk_of(monkeypatch, "release_pending", members[2].pk)
     as_of = DAY + dt.timedelta(days=15)
     with time_machine.travel(NOON + dt.timedelta(days=15)):
         with pytest.raises(Boom):
@@ -202,7 +183,7 @@ def test_a_rerun_with_bigger_chunks_after_a_crash_expires_each_member_once(membe
     with time_machine.travel(NOON):
         for n, member in enumerate(members):
             points_earn(member=member, points=100, source=Source("order", f"{n}"), key=f"{n}")
-    _crash_in_chunk_of(monkeypatch, "expire_points", members[2])
+    crash_in_chunk_of(monkeypatch, "expire_points", members[2].pk)
     expiry_day = DAY + dt.timedelta(days=366)
     with time_machine.travel(program_midnight(expiry_day) + dt.timedelta(hours=1)):
         with pytest.raises(Boom):
