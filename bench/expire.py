@@ -10,7 +10,7 @@ which 1 million are due), a fresh ledger is generated, then:
    emptied, one `expire` entry per member, the balances lowered, a lot use per
    lot; as the job does.
 2. The job runs on the originals, exactly as `manage.py expire_points` runs it
-   (`batch.services.job_run`, chunks one after another in-process, Celery being
+   (`batch.runner.job_run`, chunks one after another in-process, Celery being
    eager), in a child process that does nothing else, so that its memory is the
    job's: the peak resident set size (`VmHWM`) above what the process held
    before the job started, and the `tracemalloc` peak of Python allocations

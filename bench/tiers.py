@@ -26,7 +26,7 @@ CHECKPOINT, with autovacuum kept off `tiers_membertier` and the copy:
 
 1. the baseline: one UPDATE of `bench_tier` (a copy of the tier column) from one
    aggregate of every member's spend over the same window;
-2. the job, as `manage.py recalc_tiers` runs it (`batch.services.job_run`, chunks
+2. the job, as `manage.py recalc_tiers` runs it (`batch.runner.job_run`, chunks
    one after another, Celery eager); e-mail goes to Django's dummy backend, so the
    notices the job queues in the outbox are claimed and rendered but not sent: the
    time of the outbox's sending task is reported beside the job's, which includes
