@@ -7,7 +7,7 @@ two runs at once, two chunk transactions over overlapping ranges at once (what a
 redelivered chunk and a second run would do if nothing kept them apart), or a
 crash in the middle chunk and a re-run with another chunk size. The two
 populations must then be indistinguishable, member by member: balances, entries,
-lots, warnings, tiers, history, notices, plans and e-mails."""
+lots, warnings, tiers, history, messages, plans and e-mails."""
 
 import datetime as dt
 
@@ -21,12 +21,13 @@ from batch.errors import JobRunning
 from batch.models import JobRun
 from batch.runner import job_run
 from batch.services import program_midnight
+from notifications.models import Message
 from points.models import Account, Entry, ExpiryWarning, Lot, LotUse
 from points.services import Source, points_earn, points_redeem, points_reverse
 from tests.batch.helpers import Boom, crash_in_chunk_of
 from tests.concurrency import race
 from tests.factories import MemberFactory, ledger_is_clean, order_place
-from tiers.models import MemberTier, PaidPlan, Subscription, Tier, TierChange, TierNotice
+from tiers.models import MemberTier, PaidPlan, Subscription, Tier, TierChange
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -187,9 +188,9 @@ def _snapshot(members):
                     .order_by("id")
                     .values_list("reason", "from_tier__code", "to_tier__code", "as_of")
                 ),
-                "notices": sorted(
-                    TierNotice.objects.filter(member=member).values_list(
-                        "kind", "as_of", "tier__code", "amount_minor", "until"
+                "messages": sorted(
+                    Message.objects.filter(member=member).values_list(
+                        "channel", "kind", "template", "key", "state"
                     )
                 ),
                 "plans": list(
