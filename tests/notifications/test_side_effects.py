@@ -10,7 +10,8 @@ import time_machine
 from django.test import Client
 
 from batch.models import JobChunk, JobRun
-from batch.services import job_run, program_midnight
+from batch.runner import job_run
+from batch.services import program_midnight
 from notifications.models import Message
 from notifications.services import outbox_send_due
 from points.models import ExpiryWarning
