@@ -18,7 +18,8 @@ import argparse
 import datetime as dt
 import time
 
-from batch.services import job_run, program_midnight
+from batch.runner import job_run
+from batch.services import program_midnight
 from campaigns.segments import RFM_WINDOW_DAYS
 
 from .database import checkpoint, psycopg_connect, say
