@@ -1,4 +1,5 @@
-"""A campaign's budget raced by orders at once (PostgreSQL: real row locks)."""
+"""Campaigns raced by orders at once (PostgreSQL: real row locks): budgets, and the
+welcome bonus of a first order."""
 
 import pytest
 
@@ -38,4 +39,17 @@ def test_one_members_orders_at_once_never_overspend_their_budget():
 
     assert sum("double" in r.rules for r in results) == 3
     assert CampaignMemberSpend.objects.get().points == 300
+    assert ledger_is_clean()
+
+
+def test_a_members_first_orders_at_once_earn_one_welcome_bonus():
+    campaigns_cache_clear()
+    campaign_save(document=document_parse(campaign_doc("welcome", code="welcome")))
+    member = MemberFactory()
+
+    results = race(8, lambda i: order_place(member, 10_000)[1])
+
+    assert sum("welcome" in r.rules for r in results) == 1
+    assert OrderCampaign.objects.count() == 1
+    assert Entry.objects.filter(source_type=Entry.Source.CAMPAIGN).count() == 1
     assert ledger_is_clean()
