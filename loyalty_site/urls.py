@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("members.urls")),
+    path("", include("notifications.urls")),
     path("", include("shop.urls")),
     path("", include("points.urls")),
     path("", include("tiers.urls")),

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Message
+from .models import Message, Unsubscription
 from .services import messages_requeue
 
 
@@ -52,3 +52,23 @@ class MessageAdmin(admin.ModelAdmin):
             ngettext("%d message queued again.", "%d messages queued again.", count) % count,
             messages.SUCCESS,
         )
+
+
+@admin.register(Unsubscription)
+class UnsubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "member", "channel"]
+    list_filter = ["channel"]
+    search_fields = ["member__number"]
+    list_select_related = ["member"]
+    ordering = ["-created_at"]
+    show_full_result_count = False
+    readonly_fields = ["member", "channel", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -66,3 +66,15 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} to {self.member_id} ({self.state})"
+
+
+class Unsubscription(models.Model):
+    """A member withdrew a channel's marketing consent from a message's
+    unsubscribe link (one click, no login): who, which channel, when."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=10, choices=Message.Channel.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.channel} {self.created_at:%Y-%m-%d}"

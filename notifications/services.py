@@ -22,6 +22,7 @@ from typing import Any
 
 import structlog
 from django.conf import settings
+from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F, Q
@@ -32,7 +33,7 @@ from django.utils import timezone, translation
 from batch.services import program_zone
 from members.models import Member
 
-from .models import Message
+from .models import Message, Unsubscription
 from .registry import template_context
 
 MAX_ATTEMPTS = 10
@@ -41,6 +42,8 @@ BACKOFF_MAX = dt.timedelta(hours=6)
 LEASE = dt.timedelta(minutes=15)  # a claimed message is another sender's after this
 BATCH = 100
 MARKETING_CAP_DAYS = 7
+
+UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 
 log = structlog.get_logger(__name__)
 
@@ -182,6 +185,9 @@ def message_render(message: Message) -> dict[str, str]:
             "program_name": settings.PROGRAM_NAME,
             "site_url": settings.SITE_URL.rstrip("/"),
             "marketing": message.kind == Message.Kind.MARKETING,
+            "unsubscribe_url": unsubscribe_url(
+                member_id=message.member_id, channel=message.channel
+            ),
             **template_context(message.template, message.context),
         }
         text = engines["text"]
@@ -201,8 +207,16 @@ def _email(message: Message, connection: Any) -> None:
     if not address:
         raise Suppressed("no_address")
     rendered = message_render(message)
+    headers = {}
+    if message.kind == Message.Kind.MARKETING:
+        # RFC 8058 one-click unsubscribe: the mail client POSTs to the link.
+        link = unsubscribe_url(member_id=message.member_id, channel=message.channel)
+        headers = {
+            "List-Unsubscribe": f"<{link}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
     email = EmailMultiAlternatives(
-        rendered["subject"], rendered["text"], to=[address], connection=connection
+        rendered["subject"], rendered["text"], to=[address], connection=connection, headers=headers
     )
     email.attach_alternative(rendered["html"], "text/html")
     email.send()
@@ -271,3 +285,37 @@ def messages_requeue(*, ids: Iterable[int]) -> int:
     if requeued:
         outbox_send_after_commit()
     return requeued
+
+
+def unsubscribe_token(*, member_id: int, channel: str) -> str:
+    """A signed token naming the member and channel: it cannot be made or altered
+    without SECRET_KEY, and does not expire (old e-mails' links keep working)."""
+    return signing.dumps({"m": member_id, "c": channel}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_url(*, member_id: int, channel: str) -> str:
+    token = unsubscribe_token(member_id=member_id, channel=channel)
+    return f"{settings.SITE_URL.rstrip('/')}/unsubscribe/{token}/"
+
+
+def unsubscribe_member(*, token: str) -> tuple[Member, str] | None:
+    """The member and channel a token names, or None if it is not one of ours."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        member_id, channel = int(data["m"]), str(data["c"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    if channel not in Message.Channel.values:
+        return None
+    member = Member.objects.filter(pk=member_id).first()
+    return (member, channel) if member is not None else None
+
+
+def unsubscribe_apply(*, member: Member, channel: str) -> None:
+    """Withdraw the member's marketing consent for `channel` and record when.
+    Marketing already queued is then suppressed at send time."""
+    with transaction.atomic():
+        if channel == Message.Channel.EMAIL:
+            Member.objects.filter(pk=member.pk).update(marketing_email_at=None)
+        Unsubscription.objects.create(member=member, channel=channel)
+    log.info("unsubscribed", member=member.number, channel=channel)
