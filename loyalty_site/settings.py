@@ -268,6 +268,10 @@ PROGRAM_NAME = env.str("PROGRAM_NAME", default="Loyalty")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 MARKETING_CAP = env.int("MARKETING_CAP", default=3)
 QUIET_HOURS = env.str("QUIET_HOURS", default="22-8")
+# Outgoing webhooks: retried this long after the event; endpoints on loopback,
+# private or link-local addresses are refused unless allowed (tests, a LAN).
+WEBHOOK_RETRY_HOURS = 24
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
 
 # Celery: with no broker configured, tasks run eagerly in-process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

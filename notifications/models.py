@@ -78,3 +78,58 @@ class Unsubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.channel} {self.created_at:%Y-%m-%d}"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of the shop's (or anyone's) that hears about events, signed with its
+    secret (Standard Webhooks)."""
+
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list, help_text=_("The event types it hears about."))
+    secret = models.CharField(max_length=100, editable=False)
+    active = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: queued in the transaction that caused it,
+    delivered after it commits, retried with backoff on 5xx, 429 and time-outs
+    for WEBHOOK_RETRY_HOURS; the log of its last answer."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="+")
+    event_id = models.CharField(max_length=40, editable=False)
+    event = models.CharField(max_length=50)
+    payload = models.JSONField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claim = models.CharField(max_length=32, blank=True, editable=False)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(state="queued"), name="webhook_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.endpoint_id} ({self.state})"

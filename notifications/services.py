@@ -35,6 +35,7 @@ from members.models import Member
 
 from .models import Message, Unsubscription
 from .registry import template_context
+from .webhooks import webhooks_send_due
 
 MAX_ATTEMPTS = 10
 BACKOFF = dt.timedelta(minutes=1)  # doubled after each failed attempt
@@ -260,8 +261,9 @@ def _deliver(message: Message, connection: Any, now: dt.datetime) -> str:
 
 
 def outbox_send_due() -> dict[str, int]:
-    """Send every message due now, batch by batch; returns how many were sent,
-    suppressed, failed for good or left to retry."""
+    """Send every message due now, batch by batch, then the webhook deliveries
+    due; returns how many were sent, suppressed, failed for good or left to retry
+    (deliveries counted as `webhooks_<outcome>`)."""
     now = timezone.now()
     counts: Counter[str] = Counter()
     connection = get_connection()
@@ -271,6 +273,7 @@ def outbox_send_due() -> dict[str, int]:
                 counts[_deliver(message, connection, now)] += 1
     finally:
         connection.close()
+    counts.update(webhooks_send_due(now=now))
     if counts:
         log.info("outbox_sent", **counts)
     return dict(counts)

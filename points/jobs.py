@@ -12,6 +12,7 @@ from batch.registry import Job, register
 from batch.services import program_midnight
 from members.models import Member
 from notifications.services import message_build, messages_queue
+from notifications.webhooks import webhook_events_queue
 
 from .expiry import last_usable_day
 from .ledger_sql import release_due_lots, release_key
@@ -107,20 +108,32 @@ def _warnings_insert(warnings: list[ExpiryWarning]) -> list[tuple[int, int]]:
 
 
 def _warnings_queue(warning_ids: list[int]) -> None:
-    """One message per member listing the warnings `warning_ids` recorded."""
+    """One message per member listing the warnings `warning_ids` recorded, and a
+    `points.expiring` webhook event for each."""
     warnings = ExpiryWarning.objects.filter(pk__in=warning_ids).order_by("member_id", "expires_on")
-    by_member: dict[int, list[dict[str, object]]] = {}
-    for warning in warnings.values("member_id", "expires_on", "points"):
-        by_member.setdefault(warning["member_id"], []).append(
+    by_member: dict[tuple[int, str], list[dict[str, object]]] = {}
+    for warning in warnings.values("member_id", "member__number", "expires_on", "points"):
+        by_member.setdefault((warning["member_id"], warning["member__number"]), []).append(
             {"points": warning["points"], "expires_on": warning["expires_on"].isoformat()}
         )
-    if by_member:
-        messages_queue(
-            messages=[
-                message_build(member_id=member_id, template=EXPIRING, context={"warnings": rows})
-                for member_id, rows in by_member.items()
-            ]
-        )
+    if not by_member:
+        return
+    messages_queue(
+        messages=[
+            message_build(member_id=member_id, template=EXPIRING, context={"warnings": rows})
+            for (member_id, _number), rows in by_member.items()
+        ]
+    )
+    webhook_events_queue(
+        event="points.expiring",
+        payloads=[
+            {
+                "member": number,
+                "expiring": [{"date": row["expires_on"], "points": row["points"]} for row in rows],
+            }
+            for (_member_id, number), rows in by_member.items()
+        ],
+    )
 
 
 def register_jobs() -> None:

@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import transaction
 
 from members.models import Member
+from notifications.webhooks import webhook_events_queue
 from shop.models import ApiKey, Shop
+from shop.money import format_amount
 
 from .errors import IdempotencyConflict, InvalidPoints, RedemptionTooLarge
 from .models import Entry, Redemption
@@ -67,6 +69,21 @@ def redemption_create(
             order_ref=order_ref,
             entry=entry,
             api_key=api_key,
+        )
+        webhook_events_queue(
+            event="redemption.created",
+            payloads=[
+                {
+                    "id": str(redemption.public_id),
+                    "member": member.number,
+                    "points": points,
+                    "status": redemption.status,
+                    "discount": {
+                        "amount": format_amount(discount, redemption.currency),
+                        "currency": redemption.currency,
+                    },
+                }
+            ],
         )
     return redemption, True
 

@@ -22,9 +22,19 @@ from batch.services import program_midnight, program_zone
 from members.models import Member
 from notifications.models import Message
 from notifications.services import messages_queue, outbox_send_after_commit
+from notifications.webhooks import webhook_events_queue, webhook_listened
 from shop.models import Order
 
-from .messages import PLAN_ENDED, PLAN_REMINDER, message_kind, notice_build, notice_key, template
+from .messages import (
+    PLAN_ENDED,
+    PLAN_REMINDER,
+    TIER_CHANGED,
+    message_kind,
+    notice_build,
+    notice_key,
+    template,
+    tier_changed_payload,
+)
 from .models import MemberTier, Subscription, Tier, TierChange
 from .selectors import qualifying_window, tiers_by_rank
 
@@ -33,6 +43,7 @@ ORDER = Order._meta.db_table
 MEMBER = Member._meta.db_table
 CHANGE = TierChange._meta.db_table
 MESSAGE = Message._meta.db_table
+TIER = Tier._meta.db_table
 
 IN_CHUNK = f"{STATE}.member_id BETWEEN %s AND %s"
 # Only a row whose spend qualifies for another tier than its own, or that has an
@@ -177,6 +188,7 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         up = _locked(cursor, f"{IN_CHUNK} AND {MAY_MOVE} AND {floor_rank} > {current_rank}", chunk)
         if up:
             _change(cursor, "upgrade", floor_tier, up, chunk, day, now)
+            _tier_events(cursor, "upgrade", floor_tier, up, chunk, as_of)
             _notice(cursor, "upgrade", floor_tier, "0", "NULL", up, chunk, day, now)
             cursor.execute(
                 f"UPDATE {STATE} SET tier_id = {floor_tier}, since = %s, grace_until = NULL "
@@ -224,6 +236,7 @@ def recalc_tiers(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         )
         if drop:
             _change(cursor, "downgrade", lower_tier, drop, drop_params, day, now)
+            _tier_events(cursor, "downgrade", lower_tier, drop, drop_params, as_of)
             _notice(cursor, "downgrade", lower_tier, "0", "NULL", drop, drop_params, day, now)
             cursor.execute(
                 f"UPDATE {STATE} SET tier_id = {lower_tier}, since = %s, grace_until = NULL "
@@ -298,6 +311,31 @@ def _change(
         SELECT member_id, tier_id, {to_tier}, %s, %s, 'nightly', %s FROM {STATE} WHERE {where}
         """,
         [reason, day, now, *params],
+    )
+
+
+def _tier_events(
+    cursor: Any, reason: str, to_tier: str, where: str, params: list, as_of: dt.date
+) -> None:
+    """Queue a `tier.changed` webhook event for each row `where` holds, before
+    the update moves it (only when an endpoint hears the event)."""
+    if not webhook_listened(TIER_CHANGED):
+        return
+    cursor.execute(
+        f"""
+        SELECT (SELECT m.number FROM {MEMBER} m WHERE m.id = {STATE}.member_id),
+            (SELECT t.code FROM {TIER} t WHERE t.id = {STATE}.tier_id),
+            (SELECT t.code FROM {TIER} t WHERE t.id = {to_tier})
+        FROM {STATE} WHERE {where}
+        """,
+        params,
+    )
+    webhook_events_queue(
+        event=TIER_CHANGED,
+        payloads=[
+            tier_changed_payload(number, from_code, to_code, reason, as_of)
+            for number, from_code, to_code in cursor.fetchall()
+        ],
     )
 
 
@@ -390,6 +428,26 @@ def paid_plans(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         for row in ended
     )
     _plan_notices(ended, PLAN_ENDED, as_of)
+    if ended and webhook_listened(TIER_CHANGED):
+        numbers = dict(
+            Member.objects.filter(pk__in=[row["member_id"] for row in ended]).values_list(
+                "pk", "number"
+            )
+        )
+        codes = {tier.pk: tier.code for tier in tiers_by_rank()}
+        webhook_events_queue(
+            event=TIER_CHANGED,
+            payloads=[
+                tier_changed_payload(
+                    numbers[row["member_id"]],
+                    codes[row["member__tier_state__tier_id"] or lowest],
+                    codes[row["member__tier_state__tier_id"] or lowest],
+                    TierChange.Reason.PLAN_ENDED,
+                    as_of,
+                )
+                for row in ended
+            ],
+        )
     return {key: value for key, value in {"reminded": reminded, "ended": expired}.items() if value}
 
 

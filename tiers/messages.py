@@ -24,6 +24,7 @@ PLAN_REMINDER = "plan_reminder"
 PLAN_ENDED = "plan_ended"
 KINDS = (UPGRADE, GRACE, DOWNGRADE, NUDGE, PLAN_REMINDER, PLAN_ENDED)
 MARKETING = {NUDGE}
+TIER_CHANGED = "tier.changed"  # the webhook event
 
 
 def template(kind: str) -> str:
@@ -74,6 +75,19 @@ def notice_context(stored: Context) -> Context:
         "amount_minor": stored.get("amount_minor", 0),
         "amount": format_program_money(stored.get("amount_minor", 0)),
         "until": dt.date.fromisoformat(until) if until else None,
+    }
+
+
+def tier_changed_payload(
+    member: str, from_tier: str, to_tier: str, reason: str, as_of: dt.date | str
+) -> dict[str, str]:
+    """The `tier.changed` webhook event's data."""
+    return {
+        "member": member,
+        "from": from_tier,
+        "to": to_tier,
+        "reason": reason,
+        "as_of": str(as_of),
     }
 
 

@@ -20,9 +20,10 @@ from django.utils import timezone
 from batch.services import program_today
 from members.models import Member, User
 from notifications.services import messages_queue
+from notifications.webhooks import webhook_events_queue, webhook_listened
 from shop.models import Order
 
-from .messages import UPGRADE, notice_build
+from .messages import TIER_CHANGED, UPGRADE, notice_build, tier_changed_payload
 from .models import MemberTier, PaidPlan, PlanPurchase, Subscription, Tier, TierChange
 from .selectors import member_standing, qualified_tier, tier_rules, tiers_by_rank
 
@@ -89,6 +90,12 @@ def _record_change(
         actor=actor,
         created_at=now,
     )
+    if webhook_listened(TIER_CHANGED):
+        number = Member.objects.values_list("number", flat=True).get(pk=state.member_id)
+        webhook_events_queue(
+            event=TIER_CHANGED,
+            payloads=[tier_changed_payload(number, state.tier.code, to.code, reason, as_of)],
+        )
 
 
 def _set_tier(state: MemberTier, tier: Tier, *, now: dt.datetime) -> None:
