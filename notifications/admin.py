@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Message, Unsubscription, WebhookDelivery, WebhookEndpoint
+from .models import Message, Suppression, Unsubscription, WebhookDelivery, WebhookEndpoint
 from .services import messages_requeue
 from .webhooks import (
     EVENTS,
@@ -62,6 +62,15 @@ class MessageAdmin(admin.ModelAdmin):
             ngettext("%d message queued again.", "%d messages queued again.", count) % count,
             messages.SUCCESS,
         )
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ["email", "reason", "note", "created_at"]
+    list_filter = ["reason"]
+    search_fields = ["email"]
+    ordering = ["-created_at"]
+    show_full_result_count = False
 
 
 @admin.register(Unsubscription)

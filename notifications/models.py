@@ -80,6 +80,28 @@ class Unsubscription(models.Model):
         return f"{self.member_id} {self.channel} {self.created_at:%Y-%m-%d}"
 
 
+class Suppression(models.Model):
+    """An e-mail address nothing is sent to: it bounced, its owner complained
+    (marked the mail as spam), or staff put it here."""
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Complained")
+        MANUAL = "manual", _("Added by staff")
+
+    email = models.EmailField(unique=True, help_text=_("Matched in any case."))
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppression list")
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"
+
+
 class WebhookEndpoint(models.Model):
     """A URL of the shop's (or anyone's) that hears about events, signed with its
     secret (Standard Webhooks)."""

@@ -8,8 +8,9 @@ minute and by `manage.py send_outbox`) claims what is due with a guarded update
 twice; a failed send is recorded on the row and retried with exponential
 backoff, up to MAX_ATTEMPTS.
 
-At send time: a member no longer active, or without an e-mail address, is not
-written to (suppressed, with the reason); marketing needs the channel's consent
+At send time: a member no longer active, without an e-mail address, or whose
+address is on the suppression list, is not written to (suppressed, with the
+reason); marketing needs the channel's consent
 then, at most MARKETING_CAP per member and channel in a rolling
 MARKETING_CAP_DAYS (counted over the outbox), and waits out QUIET_HOURS.
 """
@@ -33,7 +34,7 @@ from django.utils import timezone, translation
 from batch.services import program_zone
 from members.models import Member
 
-from .models import Message, Unsubscription
+from .models import Message, Suppression, Unsubscription
 from .registry import template_context
 from .webhooks import webhooks_send_due
 
@@ -207,6 +208,9 @@ def _email(message: Message, connection: Any) -> None:
     address = message.member.user.email
     if not address:
         raise Suppressed("no_address")
+    listed = Suppression.objects.filter(email__iexact=address).values_list("reason", flat=True)
+    if reason := listed.first():
+        raise Suppressed(f"address_{reason}")
     rendered = message_render(message)
     headers = {}
     if message.kind == Message.Kind.MARKETING:

@@ -345,3 +345,29 @@ def test_two_senders_at_once_send_each_message_once():
     assert sum(r.get("sent", 0) for r in results) == 120
     assert sorted(m.to[0] for m in mail.outbox) == sorted(m.user.email for m in members)
     assert Message.objects.filter(state="sent", attempts=1).count() == 120
+
+
+@pytest.mark.parametrize("reason", ["bounced", "complained", "manual"])
+def test_an_address_on_the_suppression_list_is_not_written_to(reason):
+    from notifications.models import Suppression
+
+    member = MemberFactory()
+    Suppression.objects.create(email=member.user.email.upper(), reason=reason)
+    message = queue(member)
+    other = queue(MemberFactory())
+
+    assert outbox_send_due() == {"suppressed": 1, "sent": 1}
+
+    message.refresh_from_db()
+    assert (message.state, message.reason) == ("suppressed", f"address_{reason}")
+    assert [m.to for m in mail.outbox] == [[other.member.user.email]]
+
+
+def test_staff_keep_the_suppression_list_in_the_admin(admin_client):
+    response = admin_client.post(
+        "/admin/notifications/suppression/add/",
+        {"email": "gone@example.com", "reason": "bounced", "note": "550 no such user"},
+    )
+
+    assert response.status_code == 302
+    assert admin_client.get("/admin/notifications/suppression/").status_code == 200
