@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.template import engines
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from prometheus_client import Counter as MetricCounter
 
 from batch.services import program_zone
 from members.models import Member
@@ -48,6 +49,12 @@ MARKETING_CAP_DAYS = 7
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 
 log = structlog.get_logger(__name__)
+
+OUTCOMES = MetricCounter(
+    "loyalty_outbox_messages",
+    "Outbox messages handled by senders, by channel, kind and outcome.",
+    ["channel", "kind", "outcome"],
+)
 
 
 class Suppressed(Exception):
@@ -274,7 +281,9 @@ def outbox_send_due() -> dict[str, int]:
     try:
         while batch := _claim(now):
             for message in batch:
-                counts[_deliver(message, connection, now)] += 1
+                outcome = _deliver(message, connection, now)
+                counts[outcome] += 1
+                OUTCOMES.labels(message.channel, message.kind, outcome).inc()
     finally:
         connection.close()
     counts.update(webhooks_send_due(now=now))

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from prometheus_client import Counter as MetricCounter
 from standardwebhooks.webhooks import Webhook
 
 from .models import WebhookDelivery, WebhookEndpoint
@@ -50,6 +51,12 @@ LEASE = dt.timedelta(minutes=5)
 BATCH = 50
 
 log = structlog.get_logger(__name__)
+
+OUTCOMES = MetricCounter(
+    "loyalty_webhook_deliveries",
+    "Webhook delivery attempts, by event and outcome.",
+    ["event", "outcome"],
+)
 
 
 class WebhookError(ValueError):
@@ -230,6 +237,7 @@ def _deliver(delivery: WebhookDelivery, now: dt.datetime) -> str:
         outcome = WebhookDelivery.State.FAILED
         fields.update(state=outcome)
     WebhookDelivery.objects.filter(pk=delivery.pk, claim=delivery.claim).update(claim="", **fields)
+    OUTCOMES.labels(delivery.event, outcome).inc()
     if outcome != WebhookDelivery.State.DELIVERED:
         log.warning(
             "webhook_not_delivered",

@@ -192,3 +192,23 @@ def test_gunicorn_config_gives_the_workers_an_empty_metrics_directory(tmp_path, 
     made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     assert made.is_dir()
     made.rmdir()
+
+
+def test_outbox_outcomes_are_counted(client):
+    from notifications.services import message_build, messages_queue, outbox_send_due
+
+    member = MemberFactory()
+    labels = {"channel": "email", "kind": "marketing", "outcome": "suppressed"}
+    before = value("loyalty_outbox_messages_total", **labels)
+    with time_machine.travel(dt.datetime(2026, 11, 24, 4, tzinfo=dt.UTC)):
+        offer = message_build(
+            member_id=member.pk,
+            template="points.expiring",
+            context={"warnings": []},
+            kind="marketing",
+        )
+        messages_queue(messages=[offer])
+        assert outbox_send_due() == {"suppressed": 1}  # no consent
+    samples = scrape(client)
+
+    assert samples["loyalty_outbox_messages_total", tuple(sorted(labels.items()))] == before + 1
