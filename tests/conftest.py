@@ -31,15 +31,17 @@ def _test_settings(settings: object) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """allauth's rate limits live in the cache; each test starts with none used,
-    and with none of the API keys, tiers and plans a process keeps."""
+    and with none of the API keys, tiers, plans and campaigns a process keeps."""
     from django.core.cache import cache
 
+    from campaigns.catalogue import campaigns_cache_clear
     from shop.services import api_keys_forget
     from tiers.selectors import tier_rules_forget
 
     cache.clear()
     api_keys_forget()
     tier_rules_forget()
+    campaigns_cache_clear()
 
 
 @pytest.fixture(autouse=True)
