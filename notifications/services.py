@@ -16,7 +16,6 @@ MARKETING_CAP_DAYS (counted over the outbox), and waits out QUIET_HOURS.
 """
 
 import datetime as dt
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -26,7 +25,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.template import engines
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -35,6 +34,7 @@ from prometheus_client import Counter as MetricCounter
 from batch.services import program_zone
 from members.models import Member
 
+from .claims import rows_claim
 from .models import Message, Suppression, Unsubscription
 from .registry import template_context
 from .webhooks import webhooks_send_due
@@ -124,27 +124,13 @@ def in_quiet_hours(at: dt.datetime) -> bool:
 
 
 def _claim(now: dt.datetime) -> list[Message]:
-    """Take up to BATCH due messages for this sender: rows another sender holds
-    are skipped, and the ones taken are leased (their next attempt moved on, the
-    attempt counted) before anything is sent. Marketing waits out quiet hours."""
+    """Take up to BATCH due messages for this sender (notifications.claims).
+    Marketing waits out quiet hours."""
     due = Message.objects.filter(state=Message.State.QUEUED, next_attempt_at__lte=now)
     if in_quiet_hours(now):
         due = due.exclude(kind=Message.Kind.MARKETING)
-    claim = uuid.uuid4().hex
-    with transaction.atomic():
-        ids = list(
-            due.select_for_update(skip_locked=True)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:BATCH]
-        )
-        Message.objects.filter(
-            pk__in=ids, state=Message.State.QUEUED, next_attempt_at__lte=now
-        ).update(claim=claim, attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
-    return list(
-        Message.objects.filter(pk__in=ids, claim=claim)
-        .select_related("member__user")
-        .order_by("pk")
-    )
+    claimed = rows_claim(due, now=now, lease=LEASE, batch=BATCH)
+    return list(claimed.select_related("member__user"))
 
 
 def _check_marketing(message: Message, now: dt.datetime) -> None:

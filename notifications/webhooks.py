@@ -28,12 +28,11 @@ from urllib.parse import urlsplit
 
 import structlog
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from prometheus_client import Counter as MetricCounter
 from standardwebhooks.webhooks import Webhook
 
+from .claims import rows_claim
 from .models import WebhookDelivery, WebhookEndpoint
 
 EVENTS = (
@@ -148,24 +147,10 @@ def webhook_events_queue(*, event: str, payloads: list[dict[str, Any]]) -> int:
 
 
 def _claim(now: dt.datetime) -> list[WebhookDelivery]:
-    claim = uuid.uuid4().hex
     due = WebhookDelivery.objects.filter(
         state=WebhookDelivery.State.QUEUED, next_attempt_at__lte=now
     )
-    with transaction.atomic():
-        ids = list(
-            due.select_for_update(skip_locked=True)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:BATCH]
-        )
-        WebhookDelivery.objects.filter(
-            pk__in=ids, state=WebhookDelivery.State.QUEUED, next_attempt_at__lte=now
-        ).update(claim=claim, attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
-    return list(
-        WebhookDelivery.objects.filter(pk__in=ids, claim=claim)
-        .select_related("endpoint")
-        .order_by("pk")
-    )
+    return list(rows_claim(due, now=now, lease=LEASE, batch=BATCH).select_related("endpoint"))
 
 
 def webhook_body(delivery: WebhookDelivery) -> str:
