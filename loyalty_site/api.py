@@ -80,9 +80,7 @@ class ApiKeyThrottle(SimpleRateThrottle):
     counts the same requests. Past the limit: 429 with Retry-After."""
 
     scope = "api_key"
-
-    def __init__(self) -> None:
-        super().__init__(rate=settings.API_RATE_LIMIT or None)
+    THROTTLE_RATES = {"api_key": None}  # the rate is read at each request, below
 
     def allow_request(self, request: HttpRequest) -> bool:
         self.rate = settings.API_RATE_LIMIT or None  # read each time: tests change it

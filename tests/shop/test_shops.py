@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from campaigns.models import Event
+from loyalty_site.api import ApiKeyThrottle
 from points.models import Redemption
 from points.selectors import balance_get
 from rewards.models import CouponUse, Reward, RewardRedemption
@@ -226,3 +227,9 @@ def test_a_shop_cannot_cancel_another_shop_s_reward_redemption(shops, clients, m
     assert post(cups, "/api/v1/redemptions", body).status_code == 201
     assert {r.shop for r in RewardRedemption.objects.all()} == set(shops)
     assert balance_get(member=member).available == before - 2000
+
+
+def test_the_site_starts_with_no_rate_limit(settings):
+    settings.API_RATE_LIMIT = ""
+    throttle = ApiKeyThrottle()  # as the API builds it when the site starts
+    assert throttle.rate is None
