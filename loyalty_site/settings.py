@@ -289,9 +289,11 @@ CELERY_TASK_TIME_LIMIT = 20 * 60
 CELERY_TIMEZONE = PROGRAM_TIME_ZONE
 # A task taken by a worker that dies (SIGKILL, a lost machine) is delivered again
 # once this many seconds have passed; longer than the time limit, so that a task
-# still running is not handed to a second worker.
+# still running is not handed to a second worker. Each worker looks for such
+# tasks every 10 seconds (kombu's default is every tenth look, 100 seconds).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=30 * 60)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=30 * 60),
+    "unacked_restore_throttle": 1,
 }
 # A running nightly run that has made no progress (no chunk finished) for this
 # long lost its process (a command killed in eager mode, tasks the broker lost):
