@@ -5,6 +5,7 @@ from campaigns.models import Campaign
 from members.models import Member, User
 from points.models import Entry
 from points.selectors import balance_get
+from rewards.models import Reward
 from tests.factories import ledger_is_clean
 from tiers.models import MemberTier, PaidPlan, TierChange
 
@@ -30,6 +31,8 @@ def test_seed_demo_is_idempotent_and_gives_the_demo_member_a_history(capsys, set
     assert TierChange.objects.filter(member=member, reason="upgrade").count() == 1
     assert PaidPlan.objects.filter(code="plus").count() == 1
     assert set(Campaign.objects.values_list("kind", flat=True)) == set(Campaign.Kind.values)
+    assert set(Reward.objects.values_list("kind", flat=True)) == {"coupon", "gift"}
+    assert Reward.objects.count() == 3
     assert ledger_is_clean()
 
 

@@ -1,6 +1,7 @@
-"""Demo data for a first run: a staff superuser, a paid plan on sale, and a demo
-member whose orders (reported through the same service as the shop's API) made
-them Silver, with a believable points history. Safe to run again: what exists is
+"""Demo data for a first run: a staff superuser, a paid plan on sale, a small
+rewards catalogue, the demo campaigns, and a demo member whose orders (reported
+through the same service as the shop's API) made them Silver, with a believable
+points history. Safe to run again: what exists is
 kept, what is missing is created (every write carries a fixed id or key)."""
 
 import datetime as dt
@@ -21,6 +22,9 @@ from members.models import Member, User
 from members.services import member_create, member_mark_verified
 from points.models import Entry
 from points.services import Source, points_redeem
+from rewards.documents import RewardDocument
+from rewards.models import Reward
+from rewards.services.rewards import rewards_import
 from shop.models import Order
 from shop.selectors import shop_default
 from tiers.models import PaidPlan
@@ -48,6 +52,19 @@ DEMO_PLAN = {
     "free_shipping": True,
     "early_access": True,
 }
+
+# The catalogue a first run shows: a coupon, free shipping and a gift for Silver.
+DEMO_REWARDS = [
+    {"code": "TEN-OFF", "name": "10 off an order of 50", "name_zh_hans": "满50减10",
+     "name_zh_hant": "滿50減10", "kind": "coupon", "points": 1000, "per_member_limit": 2,
+     "coupon": {"kind": "amount", "value": "10.00", "min_spend": "50.00", "valid_days": 30}},
+    {"code": "FREE-SHIP", "name": "Free shipping", "name_zh_hans": "免运费",
+     "name_zh_hant": "免運費", "kind": "coupon", "points": 300,
+     "coupon": {"kind": "free_shipping", "valid_days": 30}},
+    {"code": "TEA-SAMPLER", "name": "Tea sampler gift box", "name_zh_hans": "试饮礼盒",
+     "name_zh_hant": "試飲禮盒", "kind": "gift", "points": 2500, "stock": 50,
+     "min_tier": "silver", "per_member_limit": 1},
+]  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -88,6 +105,9 @@ class Command(BaseCommand):
         member_mark_verified(member=member)
         PaidPlan.objects.get_or_create(code=DEMO_PLAN["code"], defaults=DEMO_PLAN)
         self._history(member)
+        existing = set(Reward.objects.values_list("code", flat=True))
+        if missing := [d for d in DEMO_REWARDS if d["code"] not in existing]:
+            rewards_import(documents=[RewardDocument.model_validate(d) for d in missing])
         for data in DEMO_CAMPAIGNS:
             if not Campaign.objects.filter(code=data["code"]).exists():
                 campaign_save(document=document_parse(data))
