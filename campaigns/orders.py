@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from members.models import Member
+from points.ledger_sql import Balance
 from points.models import Entry
 from points.services import Source, points_earn, points_reverse
 from shop.models import Order
@@ -76,10 +77,12 @@ def order_campaigns_apply(
     rate_rules: list[str],
     available_from: dt.datetime | None,
     today: dt.date,
+    locked: Balance,
 ) -> list[Applied]:
     """Every active campaign of an order kind that targets the member and whose
     conditions the order meets, stacked (campaigns.rules.stack) and paid by its
-    budget: a ledger entry each. Returns what was applied, by priority."""
+    budget: a ledger entry each, written on the balance row the order locked.
+    Returns what was applied, by priority."""
     cached = [c for c in campaigns_active() if c.document.kind in ORDER_KINDS]
     if not cached:
         return []
@@ -116,6 +119,7 @@ def order_campaigns_apply(
             available_from=available_from,
             effective_at=order.placed_at,
             reason=code,
+            locked=locked,
         )
     OrderCampaign.objects.bulk_create(
         OrderCampaign(

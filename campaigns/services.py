@@ -289,6 +289,7 @@ def order_record(
                     rate_rules=rate.rules,
                     available_from=pending_until,
                     today=program_today(),
+                    locked=locked.balance,
                 )
                 earning = Earning(
                     points=earning.points + sum(a.points for a in applied),
