@@ -78,6 +78,7 @@ class Member(models.Model):
     marketing_sms_at = models.DateTimeField(
         _("SMS marketing consent given at"), null=True, blank=True
     )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["status"])]

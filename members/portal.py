@@ -1,10 +1,15 @@
-"""Panels of the member's dashboard. The apps above `members` (points, tiers,
-campaigns) add theirs at start-up, so the dashboard shows them without this app
-importing those."""
+"""What the apps above `members` (points, tiers, rewards, campaigns, ...) add to
+the member portal at start-up, so that the portal shows them without this app
+importing those: the dashboard's panels, the navigation's links and the
+sections of the member's data export."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import Promise
 
 from .models import Member
 
@@ -27,3 +32,79 @@ def register_panel(panel: Panel) -> None:
 
 def dashboard_panels(member: Member) -> list[tuple[str, dict[str, Any]]]:
     return [(panel.template, panel.context(member)) for panel in _panels]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link of the portal's navigation. `count`, when given, is shown beside
+    the label when it is not zero (the inbox's unread messages)."""
+
+    order: int
+    url_name: str
+    label: Promise | str
+    count: Callable[[Member], int] | None = None
+
+
+_nav: list[NavItem] = []
+
+
+def register_nav_item(item: NavItem) -> None:
+    if item not in _nav:
+        _nav.append(item)
+        _nav.sort(key=lambda i: i.order)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    key: str  # the url name, as an HTML id: "notifications-inbox"
+    url: str
+    label: Promise | str
+    counted: bool
+    count: int
+    current: bool
+
+
+def nav_links(*, member: Member, path: str) -> list[NavLink]:
+    """The navigation of a member's page at `path`: the dashboard is current only
+    on itself, every other link on its pages and below."""
+    links = []
+    for item in _nav:
+        url = reverse(item.url_name)
+        current = path == url if url.rstrip("/").endswith("/me") else path.startswith(url)
+        count = item.count(member) if item.count is not None else 0
+        links.append(
+            NavLink(
+                key=item.url_name.replace(":", "-"),
+                url=url,
+                label=item.label,
+                counted=item.count is not None,
+                count=count,
+                current=current,
+            )
+        )
+    return links
+
+
+def portal_context(request: HttpRequest) -> dict[str, Any]:
+    """Template context of every page: the logged-in member's navigation."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    member = getattr(user, "member", None)
+    if member is None:
+        return {}
+    return {"portal_nav": nav_links(member=member, path=request.path)}
+
+
+_exports: list[tuple[str, Callable[..., Any]]] = []
+
+
+def register_export(name: str, section: Callable[..., Any]) -> None:
+    """A section of the member's data export (`/me/privacy/`): each app adds
+    what it keeps about the member, as JSON-ready data: `section(member=...)`."""
+    if all(existing != name for existing, _section in _exports):
+        _exports.append((name, section))
+
+
+def export_sections(member: Member) -> dict[str, Any]:
+    return {name: section(member=member) for name, section in _exports}

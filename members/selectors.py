@@ -1,7 +1,11 @@
 """Reads of members. Functions are `<noun>_<verb>` with keyword-only arguments."""
 
+import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import TypedDict
+
+from django.utils.translation import gettext as _
 
 from .models import Member
 from .services import NUMBER_DIGITS
@@ -33,3 +37,45 @@ def member_summary(*, member: Member) -> MemberSummary:
         "status": member.status,
         "email_verified": member.is_verified,
     }
+
+
+def _iso(value: object) -> str | None:
+    return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
+
+
+def member_export(*, member: Member) -> dict[str, object]:
+    """The member's own record, for their data export (`/me/privacy/`)."""
+    user = member.user
+    return {
+        "number": member.number,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "phone": member.phone,
+        "birthday": _iso(member.birthday),
+        "language": member.language,
+        "status": member.status,
+        "joined_at": _iso(member.joined_at),
+        "email_verified_at": _iso(member.email_verified_at),
+        "shop_customer_id": member.external_id,
+        "referral_code": member.referral_code,
+        "consents": {
+            "email": {"given_at": _iso(member.marketing_email_at)},
+            "sms": {"given_at": _iso(member.marketing_sms_at)},
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Consent:
+    channel: str
+    label: str
+    given_at: dt.datetime | None
+
+
+def member_consents(*, member: Member) -> list[Consent]:
+    """The member's marketing consent per channel, with when it was given."""
+    return [
+        Consent("email", str(_("E-mail")), member.marketing_email_at),
+        Consent("sms", str(_("SMS")), member.marketing_sms_at),
+    ]

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -98,6 +99,60 @@ def member_update_profile(
         user.first_name = first_name
         user.last_name = last_name
         user.save(update_fields=["first_name", "last_name"])
+    return member
+
+
+def member_language_set(*, member: Member, language: str) -> None:
+    """The member's preferred language, chosen with the portal's language switch."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Not a supported language.")})
+    Member.objects.filter(pk=member.pk).update(language=language)
+    member.language = language
+
+
+_closing_hooks: list[Callable[[Member], None]] = []
+
+
+def register_closing_hook(hook: Callable[[Member], None]) -> None:
+    """Apps above `members` erase what they keep about a member who closes their
+    account (in the closing transaction)."""
+    if hook not in _closing_hooks:
+        _closing_hooks.append(hook)
+
+
+def member_close(*, member: Member) -> Member:
+    """The member closes their account: personal data (name, e-mail, phone,
+    birthday, the shop's customer id, consents) is erased, the login can never
+    be used again, and the member number stays with the ledger, anonymised, for
+    the accounts. Closing twice is the same as once."""
+    from allauth.account.models import EmailAddress
+
+    now = timezone.now()
+    with transaction.atomic():
+        member = Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+        if member.status == Member.Status.CLOSED:
+            return member
+        Member.objects.filter(pk=member.pk).update(
+            status=Member.Status.CLOSED,
+            closed_at=now,
+            phone="",
+            birthday=None,
+            birthday_set_at=None,
+            external_id=None,
+            marketing_email_at=None,
+            marketing_sms_at=None,
+        )
+        user = member.user
+        user.email = None
+        user.first_name = ""
+        user.last_name = ""
+        user.is_active = False
+        user.set_unusable_password()
+        user.save(update_fields=["email", "first_name", "last_name", "is_active", "password"])
+        EmailAddress.objects.filter(user=user).delete()
+        member.refresh_from_db()
+        for hook in _closing_hooks:
+            hook(member)
     return member
 
 

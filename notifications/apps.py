@@ -9,9 +9,23 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from .services import quiet_hours
+        from members.portal import NavItem, register_export, register_nav_item
+        from members.services import register_closing_hook
+
+        from .selectors import inbox_unread_count, messages_export
+        from .services import messages_erase, quiet_hours
 
         try:
             quiet_hours(settings.QUIET_HOURS)
         except ValueError as error:
             raise ImproperlyConfigured(str(error)) from None
+        register_nav_item(
+            NavItem(
+                order=70,
+                url_name="notifications:inbox",
+                label=_("Inbox"),
+                count=lambda member: inbox_unread_count(member=member),
+            )
+        )
+        register_export("messages", messages_export)
+        register_closing_hook(messages_erase)

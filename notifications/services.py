@@ -321,3 +321,23 @@ def unsubscribe_apply(*, member: Member, channel: str) -> None:
             Member.objects.filter(pk=member.pk).update(marketing_email_at=None)
         Unsubscription.objects.create(member=member, channel=channel)
     log.info("unsubscribed", member=member.number, channel=channel)
+
+
+def inbox_mark_read(*, member: Member, message_ids: Iterable[int] | None = None) -> int:
+    """Mark the member's inbox messages read (all of them when `message_ids` is
+    None); another member's messages are never touched. Returns how many."""
+    unread = Message.objects.filter(
+        member=member, channel=Message.Channel.INBOX, read_at__isnull=True
+    )
+    if message_ids is not None:
+        unread = unread.filter(pk__in=list(message_ids))
+    return unread.update(read_at=timezone.now())
+
+
+def messages_erase(member: Member) -> None:
+    """A member closed their account: what their messages said is erased, and
+    nothing still queued goes out."""
+    Message.objects.filter(member=member, state=Message.State.QUEUED).update(
+        state=Message.State.SUPPRESSED, reason="member_closed"
+    )
+    Message.objects.filter(member=member).update(context={})

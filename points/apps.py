@@ -5,13 +5,24 @@ class PointsConfig(AppConfig):
     name = "points"
 
     def ready(self) -> None:
-        from members.portal import Panel, register_panel
+        from django.utils.translation import gettext_lazy as _
+
+        from members.portal import (
+            NavItem,
+            Panel,
+            register_export,
+            register_nav_item,
+            register_panel,
+        )
         from notifications.registry import register_context
 
         from .jobs import register_jobs
         from .messages import EXPIRING, expiring_context
+        from .selectors import ledger_export
         from .views import dashboard_panel
 
         register_jobs()
         register_context(EXPIRING, expiring_context)
         register_panel(Panel(order=10, template="points/panel.html", context=dashboard_panel))
+        register_nav_item(NavItem(order=10, url_name="points:history", label=_("Points")))
+        register_export("ledger", ledger_export)

@@ -81,3 +81,21 @@ def history_page(*, member: Member, before_id: int | None = None, limit: int = 2
     more = len(page) > limit
     page = page[:limit]
     return page, (page[-1].id if more else None)
+
+
+def ledger_export(*, member: Member) -> list[dict[str, object]]:
+    """Every entry of the member's ledger, oldest first, for their data export."""
+    entries = Entry.objects.filter(member=member).order_by("id")
+    return [
+        {
+            "kind": entry.kind,
+            "points": entry.amount,
+            "pending": entry.pending_change,
+            "balance_after": entry.balance_after,
+            "source": entry.source_type,
+            "source_ref": entry.source_ref,
+            "reason": entry.reason,
+            "at": entry.effective_at.isoformat(),
+        }
+        for entry in entries.iterator(chunk_size=2000)
+    ]

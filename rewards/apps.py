@@ -5,10 +5,14 @@ class RewardsConfig(AppConfig):
     name = "rewards"
 
     def ready(self) -> None:
+        from members.portal import register_export
         from notifications.registry import register_context
 
         from .jobs import register_jobs
         from .messages import COUPON_ISSUED, coupon_issued_context
+        from .selectors import coupons_export, redemptions_export
 
         register_jobs()
         register_context(COUPON_ISSUED, coupon_issued_context)
+        register_export("coupons", coupons_export)
+        register_export("rewards", redemptions_export)

@@ -8,7 +8,7 @@ from members.models import Member
 from points.selectors import balance_get
 from shop.errors import DomainError
 
-from .models import Coupon, Reward
+from .models import Coupon, Reward, RewardRedemption
 from .services.coupons import coupon_discount, coupon_refusal, coupon_status
 from .services.rewards import MemberStanding, member_tier_rank, redeemed_counts, reward_refusal
 
@@ -63,3 +63,40 @@ def coupon_check(
         discount_minor=discount,
         refusal=coupon_refusal(coupon=coupon, member=member, total_minor=total_minor, now=now),
     )
+
+
+def coupons_export(*, member: Member) -> list[dict[str, object]]:
+    """The member's coupons, for their data export."""
+    now = timezone.now()
+    return [
+        {
+            "code": coupon.code,
+            "kind": coupon.kind,
+            "status": coupon_status(coupon=coupon, now=now),
+            "source": coupon.source,
+            "expires_at": coupon.expires_at.isoformat() if coupon.expires_at else None,
+            "uses": coupon.uses_count,
+            "uses_allowed": coupon.uses_allowed,
+            "created_at": coupon.created_at.isoformat(),
+        }
+        for coupon in Coupon.objects.filter(owner=member).order_by("id")
+    ]
+
+
+def redemptions_export(*, member: Member) -> list[dict[str, object]]:
+    """The rewards the member bought with points, for their data export."""
+    redemptions = (
+        RewardRedemption.objects.filter(member=member)
+        .select_related("reward", "coupon")
+        .order_by("id")
+    )
+    return [
+        {
+            "reward": redemption.reward.code,
+            "points": redemption.points,
+            "status": redemption.status,
+            "coupon": redemption.coupon.code if redemption.coupon else None,
+            "created_at": redemption.created_at.isoformat(),
+        }
+        for redemption in redemptions
+    ]

@@ -7,7 +7,7 @@ a shop is likely to sell in, with the number of decimals each has.
 
 import re
 
-from django.conf import settings
+from members.l10n import program_money_format
 
 from .errors import DomainError
 
@@ -123,5 +123,6 @@ def format_amount(minor: int, currency: str) -> str:
 
 
 def format_program_money(minor: int) -> str:
-    """Minor units of the programme's currency as people read them: "123.45 CNY"."""
-    return f"{format_amount(minor, settings.PROGRAM_CURRENCY)} {settings.PROGRAM_CURRENCY}"
+    """Minor units of the programme's currency as people read them in the active
+    language: "¥123.45"."""
+    return program_money_format(minor)

@@ -6,8 +6,9 @@ class TiersConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
+        from django.utils.translation import gettext_lazy as _
 
-        from members.portal import Panel, register_panel
+        from members.portal import NavItem, Panel, register_nav_item, register_panel
 
         from .jobs import register_jobs
         from .messages import register_messages
@@ -24,3 +25,4 @@ class TiersConfig(AppConfig):
         register_jobs()
         register_messages()
         register_panel(Panel(order=20, template="tiers/panel.html", context=dashboard_panel))
+        register_nav_item(NavItem(order=20, url_name="tiers:tier", label=_("Tier")))

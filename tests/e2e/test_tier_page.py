@@ -33,7 +33,7 @@ def test_member_sees_their_tier_and_progress_to_the_next(page, live_server):
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Tier").click()
     page.get_by_role("heading", name="Your tier").wait_for()
-    assert page.get_by_test_id("tier-spend").inner_text().startswith("1500.00 CNY")
-    assert page.get_by_test_id("tier-next").inner_text() == "Spend 3500.00 CNY more to reach Gold."
+    assert page.get_by_test_id("tier-spend").inner_text().startswith("¥1,500.00")
+    assert page.get_by_test_id("tier-next").inner_text() == "Spend ¥3,500.00 more to reach Gold."
     assert page.locator("progress.tier-progress").get_attribute("value") == "30"
     assert page.locator("tr[aria-current=true] th").inner_text() == "Silver"

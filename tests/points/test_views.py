@@ -27,7 +27,7 @@ def test_dashboard_shows_available_pending_and_worth(logged_in, member):
 
     assert "1,500" in html
     assert 'data-testid="points-pending">40<' in html
-    assert "15.00 CNY" in html
+    assert "¥15.00" in html
 
 
 def test_dashboard_shows_a_debt(logged_in, member):

@@ -88,7 +88,7 @@ def test_member_page_shows_the_tier_and_its_history(client):
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Silver; qualifying spend 0.00 CNY in 0 orders" in page
+    assert "Silver; qualifying spend ¥0.00 in 0 orders" in page
     assert "VIP by the store manager" in page
     assert reverse("admin:members_member_override_tier", args=[member.pk]) in page
 

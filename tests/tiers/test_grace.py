@@ -46,7 +46,7 @@ def test_short_of_the_tier_a_member_enters_grace_and_is_told_what_to_spend(
     [email] = mail.outbox
     assert email.to == [member.user.email]
     assert email.subject == "Keep your Gold tier"
-    assert "4000.00 CNY" in email.body
+    assert "¥4,000.00" in email.body
     assert "2026-02-15" in email.body
     assert reasons(member) == ["upgrade"]
 

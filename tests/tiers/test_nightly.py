@@ -212,7 +212,7 @@ def test_the_nudge_e_mail_goes_only_to_members_who_consented_to_marketing(
     [email] = mail.outbox
     assert email.to == [consented.user.email]
     assert email.subject == "You are close to Silver"
-    assert "100.00 CNY" in email.body
+    assert "¥100.00" in email.body
 
 
 def test_the_grace_e_mail_is_transactional_and_goes_without_marketing_consent(

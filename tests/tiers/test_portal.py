@@ -40,8 +40,8 @@ def test_the_tier_page_shows_the_member_s_tier_and_what_the_next_one_needs(clien
     assert response.status_code == 200
     html = response.content.decode()
     assert badge(html) == ["Silver"]
-    assert "1234.56 CNY" in html
-    assert "Spend 3765.44 CNY more to reach Gold." in html
+    assert "¥1,234.56" in html
+    assert "Spend ¥3,765.44 more to reach Gold." in html
     assert "\N{MULTIPLICATION SIGN}1.20" in html
 
 
@@ -50,7 +50,7 @@ def test_each_member_sees_only_their_own_tier(client, silver, newcomer):
     html = client.get("/me/tier/").content.decode()
 
     assert badge(html) == ["Member"]
-    assert "Spend 750.00 CNY more to reach Silver." in html
+    assert "Spend ¥750.00 more to reach Silver." in html
     assert "1234.56" not in html
     assert "3765.44" not in html
 
@@ -75,7 +75,7 @@ def test_the_dashboard_shows_the_tier_badge(client, silver):
     assert response.status_code == 200
     html = response.content.decode()
     assert badge(html) == ["Silver"]
-    assert "Spend 3765.44 CNY more to reach Gold." in html
+    assert "Spend ¥3,765.44 more to reach Gold." in html
     assert "highest tier" not in html
 
 
