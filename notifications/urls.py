@@ -7,6 +7,5 @@ app_name = "notifications"
 urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("me/inbox/", views.inbox, name="inbox"),
-    path("me/inbox/read/", views.inbox_read, name="inbox_read"),
     path("me/inbox/<int:message_id>/", views.inbox_message, name="inbox_message"),
 ]

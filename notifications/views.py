@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from members.views import own_member
 
@@ -33,8 +33,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def inbox(request: HttpRequest) -> HttpResponse:
+    """The inbox; a POST marks messages read."""
+    if request.method == "POST":
+        return _inbox_read(request)
     member = own_member(request)
     before = request.GET.get("before", "")
     unread_only = request.GET.get("show") == "unread"
@@ -68,9 +71,7 @@ def inbox_message(request: HttpRequest, message_id: int) -> HttpResponse:
     return render(request, "notifications/inbox_message.html", {"item": item})
 
 
-@login_required
-@require_POST
-def inbox_read(request: HttpRequest) -> HttpResponse:
+def _inbox_read(request: HttpRequest) -> HttpResponse:
     """Mark one message read (`message`) or all of them. With htmx, the message's
     card is answered in its new state; without, back to the inbox."""
     member = own_member(request)

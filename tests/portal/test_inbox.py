@@ -11,7 +11,7 @@ from .helpers import inbox_message
 pytestmark = pytest.mark.django_db
 
 INBOX = reverse("notifications:inbox")
-READ = reverse("notifications:inbox_read")
+READ = reverse("notifications:inbox")
 
 
 @pytest.fixture
