@@ -82,6 +82,7 @@ class MemberAdmin(admin.ModelAdmin):
         "birthday_set_at",
         "marketing_email_at",
         "marketing_sms_at",
+        "marketing_inbox_at",
     ]
     fields = [
         "number",
@@ -97,6 +98,7 @@ class MemberAdmin(admin.ModelAdmin):
         "email_verified_at",
         "marketing_email_at",
         "marketing_sms_at",
+        "marketing_inbox_at",
     ]
 
     inlines = [SanctionInline]

@@ -79,6 +79,9 @@ class Member(models.Model):
         _("SMS marketing consent given at"), null=True, blank=True
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    marketing_inbox_at = models.DateTimeField(
+        _("inbox marketing consent given at"), null=True, blank=True
+    )
 
     class Meta:
         indexes = [models.Index(fields=["status"])]

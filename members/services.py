@@ -74,6 +74,7 @@ def member_update_profile(
     language: str,
     marketing_email: bool,
     marketing_sms: bool,
+    marketing_inbox: bool,
 ) -> Member:
     """The member's own edit of their profile. The birthday can be set once; after
     that only staff change it."""
@@ -94,6 +95,8 @@ def member_update_profile(
             member.marketing_email_at = now if marketing_email else None
         if marketing_sms != (member.marketing_sms_at is not None):
             member.marketing_sms_at = now if marketing_sms else None
+        if marketing_inbox != (member.marketing_inbox_at is not None):
+            member.marketing_inbox_at = now if marketing_inbox else None
         member.save()
         user = member.user
         user.first_name = first_name

@@ -48,6 +48,12 @@ MARKETING_CAP_DAYS = 7
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 
+# The member's field holding when they consented to marketing on each channel.
+CONSENT = {
+    Message.Channel.EMAIL: "marketing_email_at",
+    Message.Channel.INBOX: "marketing_inbox_at",
+}
+
 log = structlog.get_logger(__name__)
 
 OUTCOMES = MetricCounter(
@@ -139,7 +145,7 @@ def _check_marketing(message: Message, now: dt.datetime) -> None:
     message already claimed (queued, attempted: being sent or retried) holds its
     slot until it is sent or given up; the earlier of two goes first."""
     member = message.member
-    if message.channel == Message.Channel.EMAIL and member.marketing_email_at is None:
+    if getattr(member, CONSENT[message.channel]) is None:
         raise Suppressed("no_consent")
     with transaction.atomic():
         Member.objects.select_for_update().filter(pk=member.pk).values_list("pk").first()
@@ -317,8 +323,7 @@ def unsubscribe_apply(*, member: Member, channel: str) -> None:
     """Withdraw the member's marketing consent for `channel` and record when.
     Marketing already queued is then suppressed at send time."""
     with transaction.atomic():
-        if channel == Message.Channel.EMAIL:
-            Member.objects.filter(pk=member.pk).update(marketing_email_at=None)
+        Member.objects.filter(pk=member.pk).update(**{CONSENT[channel]: None})
         Unsubscription.objects.create(member=member, channel=channel)
     log.info("unsubscribed", member=member.number, channel=channel)
 

@@ -52,6 +52,19 @@ def test_consent_withdrawn_between_queueing_and_sending_suppresses(consenting):
     assert mail.outbox == []
 
 
+def test_inbox_marketing_needs_the_inbox_consent_not_the_e_mail_one(consenting):
+    queue(consenting, kind=MARKETING, channel=Message.Channel.INBOX)
+    inboxed = MemberFactory(marketing_inbox_at=timezone.now())
+    queue(inboxed, kind=MARKETING, channel=Message.Channel.INBOX)
+    queue(inboxed, kind=MARKETING)
+
+    outbox_send_due()
+
+    assert states(consenting) == [("suppressed", "no_consent")]
+    assert states(inboxed) == [("sent", ""), ("suppressed", "no_consent")]
+    assert mail.outbox == []
+
+
 def test_a_fourth_marketing_message_in_7_days_is_capped_and_the_eighth_day_frees_a_slot(
     consenting, clock
 ):
@@ -77,6 +90,7 @@ def test_a_fourth_marketing_message_in_7_days_is_capped_and_the_eighth_day_frees
 
 def test_the_cap_counts_per_channel_and_per_member(consenting, settings):
     settings.MARKETING_CAP = 1
+    Member.objects.filter(pk=consenting.pk).update(marketing_inbox_at=timezone.now())
     other = MemberFactory(marketing_email_at=timezone.now())
     queue(consenting, kind=MARKETING)
     queue(other, kind=MARKETING)
