@@ -2,29 +2,32 @@
 once per member and period, per chunk of member ids by the batch framework.
 
 - A monthly free-shipping coupon for members whose tier has free shipping (Gold
-  and up by default), valid to the end of the programme's month
-  (`source_ref` "free_shipping:YYYY-MM").
-- A birthday gift coupon for members whose tier has a birthday gift (Silver and
-  up), on their birthday (29 February: the 28th in other years), if the
-  birthday has been on file for BIRTHDAY_ON_FILE_DAYS, valid BIRTHDAY_COUPON_DAYS
-  (`source_ref` "birthday:YYYY").
+  and up by default) or whose running paid plan has it, valid to the end of the
+  programme's month (`source_ref` "free_shipping:YYYY-MM": one a month, whether
+  the tier, the plan or both give it).
+- A birthday gift coupon for members whose tier (Silver and up) or running paid
+  plan has a birthday gift, on their birthday (29 February: the 28th in other
+  years), if the birthday has been on file for BIRTHDAY_ON_FILE_DAYS, valid
+  BIRTHDAY_COUPON_DAYS (`source_ref` "birthday:YYYY").
 
 A chunk is one query for the members due and one bulk insert; the unique
 (owner, source_ref) of tier coupons makes a second run, or two at once, issue
 nothing more (ON CONFLICT DO NOTHING), and a clash of random codes is made up
-by the next round.
+by the next round. The coupons issued are announced (`coupon.issued`) in the
+chunk's transaction.
 """
 
 import calendar
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from batch.registry import Job, register
 from batch.services import program_midnight
 from members.models import Member
-from tiers.models import MemberTier
+from tiers.models import MemberTier, Subscription
 
+from .messages import coupons_issued_announce
 from .models import Coupon, CouponKind
 from .services.coupons import code_generate, coupon_expiry
 
@@ -50,7 +53,7 @@ def _issue(
     """Issue one coupon to each member of `due` that has none for `source_ref`;
     returns how many were issued."""
     missing = _missing(due, source_ref)
-    before = len(missing)
+    wanted = set(missing)
     for _round in range(_ROUNDS):
         if not missing:
             break
@@ -70,15 +73,35 @@ def _issue(
             ignore_conflicts=True,
         )
         missing = _missing(due, source_ref)
-    return before - len(missing)
+    issued = wanted - set(missing)
+    coupons_issued_announce(
+        coupons=Coupon.objects.filter(
+            source=Coupon.Source.TIER, source_ref=source_ref, owner_id__in=issued
+        )
+    )
+    return len(issued)
+
+
+def _plan_gives(benefit: str, at: dt.datetime) -> Exists:
+    """The member's paid plan runs at `at` and has `benefit`."""
+    return Exists(
+        Subscription.objects.filter(
+            member=OuterRef("member_id"),
+            status=Subscription.Status.ACTIVE,
+            starts_at__lte=at,
+            ends_at__gt=at,
+            **{f"plan__{benefit}": True},
+        )
+    )
 
 
 def tier_coupons(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     members = MemberTier.objects.filter(
         member_id__gte=first_id, member_id__lte=last_id, member__status=Member.Status.ACTIVE
     )
+    midnight = program_midnight(as_of)
     free_shipping = _issue(
-        members.filter(tier__free_shipping=True),
+        members.filter(Q(tier__free_shipping=True) | _plan_gives("free_shipping", midnight)),
         kind=CouponKind.FREE_SHIPPING,
         source_ref=f"free_shipping:{as_of:%Y-%m}",
         expires_at=program_midnight(_first_of_next_month(as_of)),
@@ -89,7 +112,9 @@ def tier_coupons(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     on_file_since = program_midnight(as_of - dt.timedelta(days=BIRTHDAY_ON_FILE_DAYS))
     birthday = _issue(
         members.filter(
-            born_today, tier__birthday_gift=True, member__birthday_set_at__lte=on_file_since
+            Q(tier__birthday_gift=True) | _plan_gives("birthday_gift", midnight),
+            born_today,
+            member__birthday_set_at__lte=on_file_since,
         ),
         kind=CouponKind.GIFT,
         source_ref=f"birthday:{as_of.year}",

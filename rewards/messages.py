@@ -1,13 +1,18 @@
-"""The rewards' messages to members, sent through the outbox (`notifications`)."""
+"""The rewards' messages to members, sent through the outbox (`notifications`),
+and the `coupon.issued` webhook event."""
 
 import datetime as dt
+from collections.abc import Iterable
 
+from django.conf import settings
 from django.utils import translation
 
 from members.models import Member
 from notifications.registry import Context
 from notifications.services import message_build, messages_queue
+from notifications.webhooks import webhook_events_queue
 from points.expiry import last_usable_day
+from shop.money import format_amount
 
 from .models import Coupon, Reward
 
@@ -48,3 +53,42 @@ def coupon_issued_context(stored: Context) -> Context:
         "reward": name,
         "last_day": dt.date.fromisoformat(last_day) if last_day else None,
     }
+
+
+def _money(minor: int | None) -> dict | None:
+    if minor is None:
+        return None
+    currency = settings.PROGRAM_CURRENCY
+    return {"amount": format_amount(minor, currency), "currency": currency}
+
+
+def coupon_issued_payload(coupon: Coupon, member_number: str) -> dict:
+    """What `coupon.issued` reports: the coupon as the coupon lookup shows it."""
+    return {
+        "code": coupon.code,
+        "member": member_number,
+        "kind": coupon.kind,
+        "source": coupon.source,
+        "discount": _money(coupon.amount_minor) if coupon.kind == "amount" else None,
+        "percent": coupon.percent if coupon.kind == "percent" else None,
+        "max_discount": _money(coupon.max_discount_minor),
+        "min_spend": _money(coupon.min_spend_minor),
+        "uses": coupon.uses_allowed,
+        "expires_at": coupon.expires_at.isoformat() if coupon.expires_at else None,
+    }
+
+
+def coupons_issued_announce(*, coupons: Iterable[Coupon]) -> int:
+    """Queue `coupon.issued` for each coupon issued to a member (a promotion's
+    codes, owned by nobody, are not announced one by one), in the caller's
+    transaction. Returns how many deliveries."""
+    owned = [c for c in coupons if c.owner_id is not None]
+    if not owned:
+        return 0
+    numbers = dict(
+        Member.objects.filter(pk__in={c.owner_id for c in owned}).values_list("pk", "number")
+    )
+    return webhook_events_queue(
+        event="coupon.issued",
+        payloads=[coupon_issued_payload(c, numbers[c.owner_id]) for c in owned],
+    )

@@ -32,6 +32,7 @@ from ..errors import (
     NotFound,
     RewardsError,
 )
+from ..messages import coupons_issued_announce
 from ..models import Coupon, CouponKind, CouponUse
 
 # No 0/O, 1/I/L: a code read aloud or copied by hand is not mistaken.
@@ -123,13 +124,15 @@ def coupon_create(
     actor: User | None = None,
     prefix: str = "",
 ) -> Coupon:
-    """One new coupon with a fresh code (a clash of random codes is retried)."""
+    """One new coupon with a fresh code (a clash of random codes is retried);
+    one issued to a member is announced (`coupon.issued`) in the same
+    transaction."""
     spec.check()
     prefix = prefix_check(prefix)
     for _attempt in range(_ATTEMPTS):
         try:
             with transaction.atomic():
-                return Coupon.objects.create(
+                coupon = Coupon.objects.create(
                     code=code_generate(prefix=prefix),
                     owner=owner,
                     source=source,
@@ -137,6 +140,8 @@ def coupon_create(
                     created_by=actor,
                     **asdict(spec),
                 )
+                coupons_issued_announce(coupons=[coupon])
+                return coupon
         except IntegrityError:
             continue
     raise IntegrityError("could not allocate a unique coupon code")

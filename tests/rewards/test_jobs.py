@@ -7,10 +7,12 @@ import pytest
 from django.utils import timezone
 
 from batch.services import program_midnight
+from notifications.models import WebhookDelivery
+from notifications.webhooks import webhook_endpoint_add
 from rewards.models import Coupon
 from tests.factories import MemberFactory
 from tests.tiers.helpers import night
-from tiers.models import MemberTier, Tier
+from tiers.models import MemberTier, PaidPlan, Subscription, Tier
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +114,65 @@ def test_a_code_clash_is_made_up_in_the_same_run(monkeypatch):
     run = night("tier_coupons", dt.date(2026, 12, 1))
     assert run.counts["free_shipping_coupons"] == 1
     assert free_shipping(member).get().code == "FRESHCODE2"
+
+
+def subscribed(member, *, free_shipping=False, birthday_gift=False, ends_at=None):
+    plan = PaidPlan.objects.create(
+        code=f"plus-{member.pk}",
+        name="Plus",
+        sku=f"PLUS-{member.pk}",
+        price_minor=19_900,
+        free_shipping=free_shipping,
+        birthday_gift=birthday_gift,
+    )
+    return Subscription.objects.create(
+        member=member,
+        plan=plan,
+        starts_at=program_midnight(dt.date(2026, 6, 1)),
+        ends_at=ends_at or program_midnight(dt.date(2027, 6, 1)),
+    )
+
+
+def test_a_paid_plan_with_free_shipping_gives_the_monthly_coupon_once_whatever_the_tier():
+    planned = member_at("member")
+    subscribed(planned, free_shipping=True)
+    gold_planned = member_at("gold")
+    subscribed(gold_planned, free_shipping=True)
+    plan_without = member_at("member")
+    subscribed(plan_without)
+    plan_ended = member_at("silver")
+    subscribed(plan_ended, free_shipping=True, ends_at=program_midnight(dt.date(2026, 11, 30)))
+
+    run = night("tier_coupons", dt.date(2026, 12, 1))
+
+    assert run.counts["free_shipping_coupons"] == 2
+    assert free_shipping(planned).get().source_ref == "free_shipping:2026-12"
+    assert free_shipping(gold_planned).count() == 1
+    assert not free_shipping(plan_without).exists()
+    assert not free_shipping(plan_ended).exists()
+
+
+def test_a_paid_plan_with_a_birthday_gift_gives_the_birthday_coupon():
+    member = birthday_member("member", dt.date(1990, 12, 3))
+    subscribed(member, birthday_gift=True)
+
+    run = night("tier_coupons", dt.date(2026, 12, 3))
+
+    assert run.counts["birthday_coupons"] == 1
+    assert Coupon.objects.get(owner=member, kind="gift").source_ref == "birthday:2026"
+
+
+def test_the_coupons_issued_are_announced_to_webhooks_once(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    webhook_endpoint_add(url="http://127.0.0.1:9/hooks", events=["coupon.issued"])
+    gold = member_at("gold")
+    night("tier_coupons", dt.date(2026, 12, 1))
+    night("tier_coupons", dt.date(2026, 12, 2))
+
+    [delivery] = WebhookDelivery.objects.filter(event="coupon.issued")
+    coupon = free_shipping(gold).get()
+    assert delivery.payload["code"] == coupon.code
+    assert delivery.payload["member"] == gold.number
+    assert delivery.payload["kind"] == "free_shipping"
+    assert delivery.payload["source"] == "tier"
+    assert delivery.payload["expires_at"] == coupon.expires_at.isoformat()
