@@ -17,7 +17,7 @@ from shop.money import currency_exponent, parse_amount
 from shop.schemas import TEXT, Amount, Currency, Moment, StrictSchema, error_responses
 from tiers.api import PaidPlanOut, SpendOut, TierOut, member_tier_part
 
-from .referrals import member_enrol_referred
+from .enrolment import member_join
 from .selectors import segment_part
 from .services import (
     CustomerInput,
@@ -143,7 +143,7 @@ class MemberEnrolReferredIn(MemberEnrolIn):
     tags=["members"],
 )
 def members_enrol(request: HttpRequest, body: MemberEnrolReferredIn) -> Status[MemberSummary]:
-    member, created = member_enrol_referred(**body.model_dump())
+    member, created = member_join(**body.model_dump())
     return Status(201 if created else 200, member_summary(member=member))
 
 

@@ -24,7 +24,7 @@ class CampaignsConfig(AppConfig):
         register_segments()
         register_referrals()
 
-        user_signed_up.connect(_signed_up, dispatch_uid="campaigns.referral_on_signup")
+        user_signed_up.connect(_signed_up, dispatch_uid="campaigns.member_signed_up")
         email_confirmed.connect(_email_confirmed, dispatch_uid="campaigns.signup_bonus")
         register_shopify_handler(TOPIC_ORDERS_CREATE, shopify.order_created_from_shopify)
         register_shopify_handler(TOPIC_ORDERS_PAID, shopify.order_paid_from_shopify)
@@ -33,9 +33,9 @@ class CampaignsConfig(AppConfig):
 
 
 def _signed_up(sender: object, request: object, user: object, **kwargs: object) -> None:
-    from .referrals import referral_on_signup
+    from .enrolment import member_signed_up
 
-    referral_on_signup(request=request, user=user)  # type: ignore[arg-type]
+    member_signed_up(request=request, user=user)  # type: ignore[arg-type]
 
 
 def _email_confirmed(

@@ -20,7 +20,6 @@ from django.http import HttpRequest
 from batch.registry import Job, register
 from batch.services import program_midnight
 from members.models import Member, User
-from members.services import member_enrol
 from shop.errors import NotFound
 from shop.models import Order
 
@@ -67,19 +66,6 @@ def referral_record(*, referee: Member, referrer: Member) -> Referral:
             )
     except IntegrityError:
         return Referral.objects.get(referee=referee)
-
-
-def member_enrol_referred(
-    *, referral_code: str | None = None, **fields: str | None
-) -> tuple[Member, bool]:
-    """The shop's enrolment (members.services.member_enrol) naming the referrer's
-    code: an unknown code is refused before anything is written; the referral
-    is recorded only for a member enrolled now."""
-    referrer = referrer_find(code=referral_code) if referral_code else None
-    member, created = member_enrol(**fields)  # type: ignore[arg-type]
-    if created and referrer is not None:
-        referral_record(referee=member, referrer=referrer)
-    return member, created
 
 
 def referral_on_signup(*, request: HttpRequest, user: User) -> None:

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from batch.services import program_midnight, program_today, program_zone
 from members.models import Member
-from members.services import member_enrol
 from points.errors import MemberInactive
 from points.models import Entry
 from points.services import Source, lock_account, points_earn
@@ -28,6 +27,7 @@ from shop.models import ApiKey, Order, Refund, RefundLine, Shop, ShopifyShop
 from shop.money import MAX_MINOR_UNITS, currency_exponent
 from tiers.services import EarnRate, PlanLine, lock_state, plans_refund, tier_order_apply
 
+from .enrolment import member_join
 from .metrics import orders_count
 from .models import Event, OrderPoints
 from .order_sql import OrderMember, insert_lines, insert_order, insert_order_points, lock_member
@@ -116,7 +116,7 @@ def _member_number(data: OrderInput) -> str:
     if data.member_number:
         return data.member_number
     if data.customer and (data.customer.external_id or data.customer.email):
-        member, _created = member_enrol(
+        member, _created = member_join(
             external_id=data.customer.external_id,
             email=data.customer.email,
             email_verified=data.customer.email_verified,

@@ -20,11 +20,11 @@ from members.admin import ReadOnlyAdmin, ReadOnlyInline
 from shop.errors import DomainError
 from shop.money import format_program_money
 
-from .forms import CouponBatchForm, IssueCouponForm, RewardForm, StockAdjustForm
+from .forms import CouponBatchForm, IssueCouponForm, RewardForm, ShipGiftForm, StockAdjustForm
 from .models import Coupon, CouponBatch, CouponUse, Reward, RewardRedemption, StockAdjustment
 from .services.batches import coupon_batch_codes, coupon_batch_create
 from .services.coupons import code_normalize, coupon_create, coupon_status, coupon_void
-from .services.rewards import reward_stock_adjust
+from .services.rewards import reward_gift_ship, reward_stock_adjust
 from .tasks import generate_coupon_batch
 
 
@@ -281,12 +281,57 @@ class CouponBatchAdmin(ReadOnlyAdmin):
 
 @admin.register(RewardRedemption)
 class RewardRedemptionAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "member", "reward", "points", "status", "coupon", "created_at"]
+    """Redemptions, read-only; a gift waiting `to_ship` is marked shipped here
+    (its change page's **Mark shipped**), which tells the member."""
+
+    list_display = [
+        "public_id",
+        "member",
+        "reward",
+        "points",
+        "status",
+        "coupon",
+        "created_at",
+        "shipped_at",
+    ]
     list_filter = ["status", "reward"]
     search_fields = ["=member__number", "=coupon__code"]
     list_select_related = ["member", "reward", "coupon"]
     show_full_result_count = False
     ordering = ["-id"]
+    readonly_fields = ["created_at", "shipped_at", "shipping_note"]
+    change_form_template = "admin/rewards/rewardredemption/change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<int:redemption_id>/ship/",
+                self.admin_site.admin_view(self.ship_view),
+                name="rewards_rewardredemption_ship",
+            ),
+            *super().get_urls(),
+        ]
+
+    def ship_view(self, request: HttpRequest, redemption_id: int) -> HttpResponse:
+        if not request.user.has_perm("rewards.change_rewardredemption"):
+            raise PermissionDenied
+        redemption = get_object_or_404(
+            RewardRedemption.objects.select_related("reward", "member"), pk=redemption_id
+        )
+        form = ShipGiftForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                reward_gift_ship(redemption=redemption, note=form.cleaned_data["note"])
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("Marked shipped; the member is told."))
+                return redirect("admin:rewards_rewardredemption_change", redemption.pk)
+        title = _("Ship %(reward)s to %(member)s") % {
+            "reward": redemption.reward,
+            "member": redemption.member.number,
+        }
+        return _form_page(self, request, form, title, str(_("Mark shipped")))
 
 
 @admin.register(StockAdjustment)

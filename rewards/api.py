@@ -279,7 +279,7 @@ class RedemptionOut(Schema):
     id: uuid.UUID
     member: str
     points: int
-    status: str = Field(examples=["active", "to_ship", "cancelled"])
+    status: str = Field(examples=["active", "to_ship", "shipped", "cancelled"])
     discount: MoneyOut | None = Field(default=None, description="Points spent as a discount.")
     reward: str | None = Field(default=None, description="The reward redeemed.")
     coupon: CouponIssuedOut | None = Field(default=None, description="The coupon issued.")

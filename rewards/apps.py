@@ -9,10 +9,16 @@ class RewardsConfig(AppConfig):
         from notifications.registry import register_context
 
         from .jobs import register_jobs
-        from .messages import COUPON_ISSUED, coupon_issued_context
+        from .messages import (
+            COUPON_ISSUED,
+            GIFT_SHIPPED,
+            coupon_issued_context,
+            gift_shipped_context,
+        )
         from .selectors import coupons_export, redemptions_export
 
         register_jobs()
         register_context(COUPON_ISSUED, coupon_issued_context)
+        register_context(GIFT_SHIPPED, gift_shipped_context)
         register_export("coupons", coupons_export)
         register_export("rewards", redemptions_export)

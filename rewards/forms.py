@@ -102,6 +102,15 @@ class StockAdjustForm(forms.Form):
         return reason
 
 
+class ShipGiftForm(forms.Form):
+    note = forms.CharField(
+        label=_("Shipping note"),
+        max_length=200,
+        required=False,
+        help_text=_("The carrier and tracking number; the member is told."),
+    )
+
+
 class RewardForm(forms.ModelForm):
     image_url = forms.URLField(label=_("image URL"), required=False, assume_scheme="https")
 

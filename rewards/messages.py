@@ -14,9 +14,10 @@ from notifications.webhooks import webhook_events_queue
 from points.expiry import last_usable_day
 from shop.money import format_amount
 
-from .models import Coupon, Reward
+from .models import Coupon, Reward, RewardRedemption
 
 COUPON_ISSUED = "rewards.coupon_issued"
+GIFT_SHIPPED = "rewards.gift_shipped"
 
 
 def coupon_issued_queue(*, member: Member, reward: Reward, coupon: Coupon) -> None:
@@ -53,6 +54,28 @@ def coupon_issued_context(stored: Context) -> Context:
         "reward": name,
         "last_day": dt.date.fromisoformat(last_day) if last_day else None,
     }
+
+
+def gift_shipped_queue(*, redemption: RewardRedemption) -> None:
+    """Tell the member their gift is on its way (with the carrier and tracking
+    number staff gave), once, when the shipping commits."""
+    messages_queue(
+        messages=[
+            message_build(
+                member_id=redemption.member_id,
+                template=GIFT_SHIPPED,
+                context={"reward": redemption.reward.code, "note": redemption.shipping_note},
+                key=f"gift-shipped:{redemption.pk}",
+            )
+        ]
+    )
+
+
+def gift_shipped_context(stored: Context) -> Context:
+    """The stored context with the reward's name in the message's language."""
+    reward = Reward.objects.filter(code=stored["reward"]).first()
+    name = reward.name_in(translation.get_language() or "") if reward else stored["reward"]
+    return {**stored, "reward": name}
 
 
 def _money(minor: int | None) -> dict | None:

@@ -7,7 +7,7 @@
   document (`rewards.documents.CouponTerms`).
 - `RewardRedemption` is one purchase of a reward: the ledger entry that paid
   for it, the coupon issued, and the entry that gave the points back if it was
-  cancelled.
+  cancelled; a gift is `to_ship` until staff mark it `shipped`.
 - `Coupon` is a code the shop accepts at checkout. `uses_count` only changes by a
   conditional update (never past `uses_allowed`); `CouponUse` is each use, by an
   order, and a released use gives it back.
@@ -287,6 +287,7 @@ class RewardRedemption(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Issued")
         TO_SHIP = "to_ship", _("To ship")
+        SHIPPED = "shipped", _("Shipped")
         CANCELLED = "cancelled", _("Cancelled")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -308,6 +309,14 @@ class RewardRedemption(models.Model):
         Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True, editable=False)
+    shipping_note = models.CharField(
+        _("shipping note"),
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text=_("The carrier and tracking number, told to the member."),
+    )
 
     class Meta:
         constraints = [

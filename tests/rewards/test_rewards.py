@@ -8,6 +8,8 @@ import time_machine
 from django.utils import timezone
 
 from batch.services import program_midnight
+from notifications.models import WebhookDelivery
+from notifications.webhooks import webhook_endpoint_add
 from points.errors import EmailNotVerified, InsufficientPoints
 from points.models import Entry
 from points.selectors import balance_get
@@ -23,6 +25,7 @@ from rewards.errors import (
 from rewards.models import Coupon, Reward, RewardRedemption, StockAdjustment
 from rewards.services.coupons import coupon_redeem
 from rewards.services.rewards import (
+    reward_gift_ship,
     reward_redeem,
     reward_redemption_cancel,
     reward_stock_adjust,
@@ -71,6 +74,46 @@ def test_a_gift_is_to_ship_and_issues_no_coupon(member):
     assert redemption.status == "to_ship"
     assert redemption.coupon is None
     assert Reward.objects.get(pk=reward.pk).stock == 0
+
+
+def test_a_shipped_gift_cannot_be_cancelled_and_ships_once(member):
+    reward = make_reward(kind=Reward.Kind.GIFT, coupon=None, stock=1)
+    redemption, _ = reward_redeem(
+        shop=shop_default(), member=member, reward_code=reward.code, key="g"
+    )
+
+    reward_gift_ship(redemption=redemption, note="")
+
+    assert RewardRedemption.objects.get(pk=redemption.pk).status == "shipped"
+    with pytest.raises(Conflict):
+        reward_gift_ship(redemption=redemption)
+    with pytest.raises(Conflict):
+        reward_redemption_cancel(redemption=redemption)
+    assert balance_get(member=member).available == 4000
+    assert Reward.objects.get(pk=reward.pk).stock == 0
+
+
+def test_a_coupon_is_not_shipped(member):
+    redemption, _ = reward_redeem(
+        shop=shop_default(), member=member, reward_code=make_reward().code, key="c"
+    )
+    with pytest.raises(Conflict):
+        reward_gift_ship(redemption=redemption)
+    assert RewardRedemption.objects.get(pk=redemption.pk).status == "active"
+
+
+def test_a_reward_s_coupon_is_announced_to_coupon_issued_webhooks(member, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    webhook_endpoint_add(url="http://127.0.0.1:9/hooks", events=["coupon.issued"])
+    redemption, _ = reward_redeem(
+        shop=shop_default(), member=member, reward_code=make_reward().code, key="c"
+    )
+    [delivery] = WebhookDelivery.objects.filter(event="coupon.issued")
+    assert delivery.payload["code"] == redemption.coupon.code
+    assert delivery.payload["member"] == member.number
+    assert delivery.payload["source"] == "reward"
+    assert delivery.payload["discount"] == {"amount": "10.00", "currency": "CNY"}
+    assert delivery.payload["min_spend"] == {"amount": "50.00", "currency": "CNY"}
 
 
 def test_the_same_key_is_the_first_redemption_and_another_reward_a_conflict(member):
