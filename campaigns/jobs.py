@@ -15,7 +15,7 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import TypeVar
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
 
 from batch.registry import Job, register
 from batch.services import program_midnight
@@ -24,7 +24,7 @@ from shop.models import Order
 from tiers.models import Subscription
 from tiers.selectors import tiers_by_rank
 
-from .documents import Birthday, Challenge, Common, WinBack, document_parse
+from .documents import Birthday, Challenge, Common, Document, WinBack, document_parse
 from .grants import Grant, campaign_grant
 from .models import Campaign, CampaignGrant
 from .rules import MemberFacts, in_control, in_window
@@ -89,7 +89,7 @@ def _sprinting(members: list[Member]) -> set[int]:
 
 def _grant_all(
     campaign_id: int,
-    document: Common,
+    document: Document,
     members: QuerySet[Member],
     period: Callable[[Member], str],
     points: int = 0,
@@ -176,34 +176,68 @@ def challenges(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     return {"challenges_met": granted}
 
 
-def _dormancy(member: Member) -> str:
+def _dormant(
+    as_of: dt.date, first_id: int, last_id: int, dormant_days: int
+) -> dict[int, dt.datetime]:
+    """The members of the chunk whose last counted order before the night is
+    `dormant_days` old or more, with that order's time: one GROUP BY over the
+    chunk's orders."""
+    midnight = program_midnight(as_of)
+    dormant_since = program_midnight(as_of - dt.timedelta(days=dormant_days))
+    last_orders = (
+        Order.objects.filter(
+            member_id__gte=first_id,
+            member_id__lte=last_id,
+            placed_at__lt=midnight,
+            total_minor__gt=F("refunded_minor"),
+        )
+        .values("member_id")
+        .annotate(last=Max("placed_at"))
+        .filter(last__lt=dormant_since)
+        .values_list("member_id", "last")
+    )
+    return dict(last_orders)
+
+
+def _dormancy(last: dt.datetime) -> str:
     """A dormancy is named by the last order before it."""
-    return f"after:{member.last.isoformat()}"  # type: ignore[attr-defined]
+    return f"after:{last.isoformat()}"
+
+
+def _dormancy_of(lasts: dict[int, dt.datetime]) -> Callable[[Member], str]:
+    return lambda member: _dormancy(lasts[member.pk])
 
 
 def win_back(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     """Members whose last order is `dormant_days` old or more get the campaign's
-    offer, once per dormancy (a new order and a new dormancy: a new offer)."""
+    offer, once per dormancy (a new order and a new dormancy: a new offer).
+
+    Set-based: per campaign, one aggregate of the chunk's orders finds the
+    dormant and their last order, one query the offers already made for those
+    dormancies, one the targeted members among the rest."""
     midnight = program_midnight(as_of)
     granted = 0
     for campaign_id, document in campaigns_in_window(Campaign.Kind.WIN_BACK, WinBack, midnight):
-        dormant_since = program_midnight(as_of - dt.timedelta(days=document.win_back.dormant_days))
-        offered = CampaignGrant.objects.filter(
-            campaign_id=campaign_id, member=OuterRef("pk"), created_at__gt=OuterRef("last")
+        dormant = _dormant(as_of, first_id, last_id, document.win_back.dormant_days)
+        if not dormant:
+            continue
+        offered = set(
+            CampaignGrant.objects.filter(
+                campaign_id=campaign_id,
+                member_id__in=list(dormant),
+                period__in={_dormancy(last) for last in dormant.values()},
+            ).values_list("member_id", "period")
         )
-        last_order = Order.objects.filter(
-            member=OuterRef("pk"), placed_at__lt=midnight, total_minor__gt=F("refunded_minor")
-        ).order_by("-placed_at")
-        members = (
-            Member.objects.filter(pk__range=(first_id, last_id))
-            .annotate(last=Subquery(last_order.values("placed_at")[:1]))
-            .filter(last__lt=dormant_since)
-            .exclude(Exists(offered))
-        )
-        members = targeted_members(members, document, midnight)
+        due = [pk for pk, last in dormant.items() if (pk, _dormancy(last)) not in offered]
+        members = targeted_members(Member.objects.filter(pk__in=due), document, midnight)
         gift = document.reward
         granted += _grant_all(
-            campaign_id, document, members, _dormancy, gift.points or 0, gift.reward
+            campaign_id,
+            document,
+            members,
+            _dormancy_of(dormant),
+            gift.points or 0,
+            gift.reward,
         )
     return {"win_back_offers": granted}
 

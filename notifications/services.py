@@ -49,7 +49,7 @@ MARKETING_CAP_DAYS = 7
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 
 # The member's field holding when they consented to marketing on each channel.
-CONSENT = {
+CONSENT: dict[str, str] = {
     Message.Channel.EMAIL: "marketing_email_at",
     Message.Channel.INBOX: "marketing_inbox_at",
 }

@@ -105,13 +105,13 @@ def coupons_issued_announce(*, coupons: Iterable[Coupon]) -> int:
     """Queue `coupon.issued` for each coupon issued to a member (a promotion's
     codes, owned by nobody, are not announced one by one), in the caller's
     transaction. Returns how many deliveries."""
-    owned = [c for c in coupons if c.owner_id is not None]
+    owned = [(c, c.owner_id) for c in coupons if c.owner_id is not None]
     if not owned:
         return 0
     numbers = dict(
-        Member.objects.filter(pk__in={c.owner_id for c in owned}).values_list("pk", "number")
+        Member.objects.filter(pk__in={owner for _c, owner in owned}).values_list("pk", "number")
     )
     return webhook_events_queue(
         event="coupon.issued",
-        payloads=[coupon_issued_payload(c, numbers[c.owner_id]) for c in owned],
+        payloads=[coupon_issued_payload(c, numbers[owner]) for c, owner in owned],
     )

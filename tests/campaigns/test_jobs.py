@@ -147,6 +147,46 @@ def test_win_back_offers_once_per_dormancy():
     assert CampaignGrant.objects.filter(member=member).count() == 2
 
 
+def test_win_back_counts_from_the_last_order_not_refunded_in_full():
+    _campaign("win_back")
+    as_of = dt.date(2026, 6, 1)
+    member = MemberFactory()
+    OrderFactory(member=member, placed_at=program_midnight(as_of - dt.timedelta(days=120)))
+    OrderFactory(
+        member=member,
+        placed_at=program_midnight(as_of - dt.timedelta(days=10)),
+        total_minor=5000,
+        refunded_minor=5000,
+    )
+
+    night("win_back", as_of)
+
+    assert _campaign_points(member) == 300
+
+
+def test_win_back_finds_the_dormant_in_as_many_queries_for_one_member_as_for_twenty():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns.jobs import win_back
+
+    _campaign("win_back")
+    as_of = dt.date(2026, 6, 1)
+    dormant_at = program_midnight(as_of - dt.timedelta(days=100))
+
+    def second_run_queries(count):
+        members = [MemberFactory() for _ in range(count)]
+        for member in members:
+            OrderFactory(member=member, placed_at=dormant_at)
+        ids = (members[0].pk, members[-1].pk)
+        assert win_back(as_of, *ids) == {"win_back_offers": count}
+        with CaptureQueriesContext(connection) as queries:
+            assert win_back(as_of, *ids) == {"win_back_offers": 0}
+        return len(queries)
+
+    assert second_run_queries(1) == second_run_queries(20)
+
+
 def test_a_birthday_gift_may_be_a_rewards_coupon_and_the_reward_must_exist():
     data = campaign_doc("birthday", reward={"reward": "cake"})
     with pytest.raises(DocumentErrors, match=r"reward\.reward: no coupon or voucher reward"):
