@@ -62,6 +62,7 @@ def member_export(*, member: Member) -> dict[str, object]:
         "consents": {
             "email": {"given_at": _iso(member.marketing_email_at)},
             "sms": {"given_at": _iso(member.marketing_sms_at)},
+            "inbox": {"given_at": _iso(member.marketing_inbox_at)},
         },
     }
 
@@ -78,4 +79,5 @@ def member_consents(*, member: Member) -> list[Consent]:
     return [
         Consent("email", str(_("E-mail")), member.marketing_email_at),
         Consent("sms", str(_("SMS")), member.marketing_sms_at),
+        Consent("inbox", str(_("Inbox")), member.marketing_inbox_at),
     ]

@@ -144,6 +144,7 @@ def member_close(*, member: Member) -> Member:
             external_id=None,
             marketing_email_at=None,
             marketing_sms_at=None,
+            marketing_inbox_at=None,
         )
         user = member.user
         user.email = None

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0006_sanction'),
+        ('members', '0007_member_closed_at'),
     ]
 
     operations = [
