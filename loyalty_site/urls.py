@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("shop.urls")),
     path("", include("points.urls")),
     path("", include("tiers.urls")),
+    path("", include("rewards.draw_urls")),
     path("", include("campaigns.urls")),
 ]

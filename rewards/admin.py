@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
@@ -20,8 +21,26 @@ from members.admin import ReadOnlyAdmin, ReadOnlyInline
 from shop.errors import DomainError
 from shop.money import format_program_money
 
-from .forms import CouponBatchForm, IssueCouponForm, RewardForm, ShipGiftForm, StockAdjustForm
-from .models import Coupon, CouponBatch, CouponUse, Reward, RewardRedemption, StockAdjustment
+from .forms import (
+    CouponBatchForm,
+    DrawPrizeForm,
+    DrawPrizeFormSet,
+    IssueCouponForm,
+    RewardForm,
+    ShipGiftForm,
+    StockAdjustForm,
+)
+from .models import (
+    Coupon,
+    CouponBatch,
+    CouponUse,
+    DrawPlay,
+    DrawPrize,
+    Reward,
+    RewardRedemption,
+    StockAdjustment,
+)
+from .selectors import draw_results
 from .services.batches import coupon_batch_codes, coupon_batch_create
 from .services.coupons import code_normalize, coupon_create, coupon_status, coupon_void
 from .services.rewards import reward_gift_ship, reward_stock_adjust
@@ -48,6 +67,23 @@ class StockAdjustmentInline(ReadOnlyInline):
     ordering = ["-id"]
 
 
+class DrawPrizeInline(admin.StackedInline):
+    """A draw's prizes: added and edited here, never deleted (plays point at
+    them: make one inactive instead)."""
+
+    model = DrawPrize
+    form = DrawPrizeForm
+    formset = DrawPrizeFormSet
+    extra = 1
+    can_delete = False
+    fields = [
+        ("name", "kind", "chance", "active"),
+        ("name_zh_hans", "name_zh_hant"),
+        ("points", "coupon"),
+        ("stock", "add_stock"),
+    ]
+
+
 @admin.register(Reward)
 class RewardAdmin(admin.ModelAdmin):
     form = RewardForm
@@ -66,11 +102,27 @@ class RewardAdmin(admin.ModelAdmin):
     list_filter = ["kind", "active"]
     search_fields = ["code", "name"]
     list_select_related = ["min_tier"]
-    inlines = [StockAdjustmentInline]
+
+    def get_inlines(self, request: HttpRequest, obj: Reward | None = None) -> list:
+        """A draw's prizes are added once it is saved as a draw."""
+        if obj is None:
+            return []
+        if obj.kind == Reward.Kind.DRAW:
+            return [DrawPrizeInline]
+        return [StockAdjustmentInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Reward | None = None) -> list[str]:
         """The stock is set when a reward is added; after that, only adjusted."""
+        if obj is not None and obj.kind == Reward.Kind.DRAW:
+            return ["stock", "kind", "draw_results"]
         return ["stock"] if obj is not None else []
+
+    @admin.display(description=_("plays and realised odds"))
+    def draw_results(self, obj: Reward) -> str:
+        plays, rows = draw_results(reward=obj)
+        return render_to_string(
+            "admin/rewards/draw_results.html", {"plays": plays, "rows": rows, "reward": obj}
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: Reward | None = None) -> bool:
         return False  # redemptions point at it: make it inactive instead
@@ -338,4 +390,14 @@ class RewardRedemptionAdmin(ReadOnlyAdmin):
 class StockAdjustmentAdmin(ReadOnlyAdmin):
     list_display = ["reward", "change", "stock_after", "reason", "actor", "created_at"]
     list_select_related = ["reward", "actor"]
+    ordering = ["-id"]
+
+
+@admin.register(DrawPlay)
+class DrawPlayAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "member", "reward", "points", "status", "prize", "roll"]
+    list_filter = ["status", "reward"]
+    search_fields = ["=member__number"]
+    list_select_related = ["member", "reward", "prize"]
+    show_full_result_count = False
     ordering = ["-id"]

@@ -8,9 +8,10 @@ from members.models import Member
 from members.selectors import member_get
 
 from .documents import CouponTerms, error_lines
-from .models import CouponKind, Reward
+from .models import CouponKind, DrawPrize, Reward
 from .services.batches import MAX_COUNT
 from .services.coupons import coupon_expiry
+from .services.draws import prize_stock_add
 
 
 class CouponTermsForm(forms.Form):
@@ -123,7 +124,9 @@ class RewardForm(forms.ModelForm):
         kind, coupon = data.get("kind"), data.get("coupon")
         if kind == Reward.Kind.GIFT and coupon is not None:
             self.add_error("coupon", _("A gift issues no coupon: leave it empty."))
-        elif kind and kind != Reward.Kind.GIFT:
+        elif kind == Reward.Kind.DRAW and coupon is not None:
+            self.add_error("coupon", _("A draw's prizes issue the coupons: leave it empty."))
+        elif kind and kind not in (Reward.Kind.GIFT, Reward.Kind.DRAW):
             if coupon is None:
                 self.add_error("coupon", _("A coupon or voucher needs the coupon it issues."))
                 return data
@@ -136,3 +139,78 @@ class RewardForm(forms.ModelForm):
                 self.add_error("coupon", _("A cash voucher issues an amount coupon."))
             data["coupon"] = terms.model_dump()
         return data
+
+
+class DrawPrizeForm(forms.ModelForm):
+    """A prize of a draw. Its stock is set when it is added; after that it only
+    changes by `add_stock` (an update by the difference, never below zero), so a
+    save never writes back a stock that plays have taken from meanwhile."""
+
+    add_stock = forms.IntegerField(
+        label=_("Add stock"),
+        required=False,
+        help_text=_("Negative to take some away; only for a prize with stock."),
+    )
+
+    class Meta:
+        model = DrawPrize
+        fields = ["name", "name_zh_hans", "name_zh_hant", "kind", "chance", "points", "coupon"]
+        fields += ["stock", "active"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if self.instance.pk is not None:
+            self.fields["stock"].disabled = True
+        else:
+            self.fields["add_stock"].disabled = True
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        kind = data.get("kind")
+        if kind == DrawPrize.Kind.POINTS and not data.get("points"):
+            self.add_error("points", _("A points prize needs the points it gives."))
+        if kind != DrawPrize.Kind.POINTS and data.get("points"):
+            self.add_error("points", _("Only a points prize gives points: leave it empty."))
+        coupon = data.get("coupon")
+        if kind == DrawPrize.Kind.COUPON:
+            if coupon is None:
+                self.add_error("coupon", _("A coupon prize needs the coupon it issues."))
+            else:
+                try:
+                    data["coupon"] = CouponTerms.model_validate(coupon).model_dump()
+                except DocumentError as error:
+                    self.add_error("coupon", error_lines(error, prefix="coupon"))
+        elif coupon is not None:
+            self.add_error("coupon", _("Only a coupon prize issues a coupon: leave it empty."))
+        change = data.get("add_stock")
+        if change and self.instance.pk is not None and self.instance.stock is None:
+            self.add_error("add_stock", _("This prize has unlimited stock."))
+        return data
+
+    def save(self, commit: bool = True) -> DrawPrize:
+        if self.instance.pk is None or not commit:
+            return super().save(commit=commit)
+        prize = super().save(commit=False)
+        concrete = {field.name for field in DrawPrize._meta.concrete_fields}
+        fields = [name for name in self._meta.fields or [] if name in concrete - {"id", "stock"}]
+        prize.save(update_fields=fields)
+        if change := self.cleaned_data.get("add_stock"):
+            prize_stock_add(prize=prize, change=change)
+        return prize
+
+
+class DrawPrizeFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        total = sum(
+            form.cleaned_data.get("chance") or 0
+            for form in self.forms
+            if form.cleaned_data
+            and form.cleaned_data.get("active")
+            and not form.cleaned_data.get("DELETE")
+        )
+        if total > 100:
+            raise ValidationError(
+                _("The active prizes' chances add up to %(total)s%%: at most 100%% in all.")
+                % {"total": total}
+            )

@@ -1,15 +1,18 @@
 """Reads of rewards and coupons."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
+from django.db.models import Count
 from django.utils import timezone
 
 from members.models import Member
 from points.selectors import balance_get
 from shop.errors import DomainError
 
-from .models import Coupon, Reward, RewardRedemption
+from .models import Coupon, DrawPlay, DrawPrize, Reward, RewardRedemption
 from .services.coupons import coupon_discount, coupon_refusal, coupon_status
+from .services.draws import draw_odds, units_percent
 from .services.rewards import MemberStanding, member_tier_rank, redeemed_counts, reward_refusal
 
 
@@ -20,9 +23,12 @@ class RewardOffer:
 
 
 def rewards_list(*, member: Member | None = None) -> list[RewardOffer]:
-    """The active rewards, cheapest first, each with why `member` cannot redeem it
-    now (None: they can); with no member, only what is true for everyone."""
-    rewards = list(Reward.objects.filter(active=True).select_related("min_tier"))
+    """The active rewards (points draws are played, not redeemed), cheapest
+    first, each with why `member` cannot redeem it now (None: they can); with no
+    member, only what is true for everyone."""
+    rewards = list(
+        Reward.objects.filter(active=True).exclude(kind=Reward.Kind.DRAW).select_related("min_tier")
+    )
     standing = None
     if member is not None:
         standing = MemberStanding(
@@ -100,3 +106,89 @@ def redemptions_export(*, member: Member) -> list[dict[str, object]]:
         }
         for redemption in redemptions
     ]
+
+
+@dataclass(frozen=True)
+class PrizeResult:
+    name: str
+    chance: str  # in force now, percent; "" for a prize out of stock or inactive
+    wins: int
+    share: str  # of all plays, percent
+
+
+def draw_results(*, reward: Reward) -> tuple[int, list[PrizeResult]]:
+    """A draw's plays so far and, per prize and for nothing won, the chance in
+    force now beside the share of plays that drew it (the realised odds)."""
+    odds = draw_odds(reward=reward)
+    chances = {prize.pk: units_percent(units) for prize, units in odds.prizes}
+    wins: dict[int | None, int] = dict(
+        DrawPlay.objects.filter(reward=reward)
+        .values_list("prize_id")
+        .annotate(n=Count("pk"))
+        .values_list("prize_id", "n")
+    )
+    plays = sum(wins.values())
+
+    def share(n: int) -> str:
+        return f"{Decimal(n) * 100 / plays:.2f}" if plays else ""
+
+    rows = [
+        PrizeResult(
+            prize.name,
+            chances.get(prize.pk, ""),
+            wins.get(prize.pk, 0),
+            share(wins.get(prize.pk, 0)),
+        )
+        for prize in DrawPrize.objects.filter(reward=reward).order_by("pk")
+    ]
+    rows.append(
+        PrizeResult("", units_percent(odds.nothing), wins.get(None, 0), share(wins.get(None, 0)))
+    )
+    return plays, rows
+
+
+def draw_plays_recent(
+    *, member: Member, reward: Reward | None = None, limit: int = 20
+) -> list[DrawPlay]:
+    plays = DrawPlay.objects.filter(member=member).select_related("reward", "prize", "coupon")
+    if reward is not None:
+        plays = plays.filter(reward=reward)
+    return list(plays.order_by("-created_at", "-pk")[:limit])
+
+
+@dataclass(frozen=True)
+class DrawOffer:
+    reward: Reward
+    odds: list[tuple[DrawPrize, str]]  # each prize in stock with its chance, percent
+    nothing: str
+    refusal: DomainError | None
+
+
+def draw_offers(*, member: Member) -> list[DrawOffer]:
+    """The open points draws, each with the odds in force now and why the member
+    cannot play it (None: they can)."""
+    draws = Reward.objects.filter(active=True, kind=Reward.Kind.DRAW).select_related("min_tier")
+    played = dict(
+        DrawPlay.objects.filter(member=member)
+        .values_list("reward_id")
+        .annotate(n=Count("pk"))
+        .values_list("reward_id", "n")
+    )
+    standing = MemberStanding(
+        tier_rank=member_tier_rank(member=member),
+        available=balance_get(member=member).available,
+        redeemed=played,
+    )
+    now = timezone.now()
+    offers = []
+    for reward in draws:
+        odds = draw_odds(reward=reward)
+        offers.append(
+            DrawOffer(
+                reward=reward,
+                odds=[(prize, units_percent(units)) for prize, units in odds.prizes],
+                nothing=units_percent(odds.nothing),
+                refusal=reward_refusal(reward=reward, standing=standing, now=now),
+            )
+        )
+    return offers

@@ -142,6 +142,10 @@ def reward_redeem(
     reward = Reward.objects.select_related("min_tier").filter(code=reward_code).first()
     if reward is None:
         raise NotFound(f"No reward has the code {reward_code[:50]!r}.")
+    if reward.kind == Reward.Kind.DRAW:
+        raise RewardUnavailable(
+            f"Reward {reward.code} is a points draw: it is played in the portal."
+        )
     fingerprint = fingerprint_of(op="reward", reward=reward.code)
     now = timezone.now()
     with transaction.atomic():
