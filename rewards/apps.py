@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RewardsConfig(AppConfig):
     name = "rewards"
 
     def ready(self) -> None:
-        from members.portal import register_export
+        from members.portal import NavItem, register_export, register_nav_item
         from notifications.registry import register_context
 
         from .jobs import register_jobs
@@ -15,10 +16,12 @@ class RewardsConfig(AppConfig):
             coupon_issued_context,
             gift_shipped_context,
         )
-        from .selectors import coupons_export, redemptions_export
+        from .selectors import coupons_export, draw_plays_export, redemptions_export
 
         register_jobs()
         register_context(COUPON_ISSUED, coupon_issued_context)
         register_context(GIFT_SHIPPED, gift_shipped_context)
         register_export("coupons", coupons_export)
         register_export("rewards", redemptions_export)
+        register_export("draws", draw_plays_export)
+        register_nav_item(NavItem(order=40, url_name="draws:draws", label=_("Draws")))

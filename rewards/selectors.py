@@ -108,6 +108,23 @@ def redemptions_export(*, member: Member) -> list[dict[str, object]]:
     ]
 
 
+def draw_plays_export(*, member: Member) -> list[dict[str, object]]:
+    """The member's plays of points draws, for their data export."""
+    plays = DrawPlay.objects.filter(member=member).select_related("reward", "prize", "coupon")
+    return [
+        {
+            "draw": play.reward.code,
+            "points": play.points,
+            "odds": play.odds,
+            "prize": play.prize.name if play.prize else None,
+            "status": play.status,
+            "coupon": play.coupon.code if play.coupon else None,
+            "created_at": play.created_at.isoformat(),
+        }
+        for play in plays.order_by("id")
+    ]
+
+
 @dataclass(frozen=True)
 class PrizeResult:
     name: str
