@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('members', '0006_sanction'),
         ('points', '0005_redemption_shop'),
-        ('rewards', '0002_uses_and_redemptions_per_shop'),
+        ('rewards', '0003_gift_shipping'),
         ('tiers', '0004_notices_to_outbox'),
     ]
 
