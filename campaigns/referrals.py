@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from batch.registry import Job, register
 from batch.services import program_midnight
 from members.models import Member, User
+from members.services import member_activity
 from shop.errors import NotFound
 from shop.models import Order
 
@@ -58,12 +59,14 @@ def referral_record(*, referee: Member, referrer: Member) -> Referral:
     refused = _same_person(referrer, referee)
     try:
         with transaction.atomic():
-            return Referral.objects.create(
+            referral = Referral.objects.create(
                 referee=referee,
                 referrer=referrer,
                 status=Referral.Status.REFUSED if refused else Referral.Status.PENDING,
                 reason="self_referral" if refused else "",
             )
+            member_activity(member_id=referrer.pk, activity="referral")
+            return referral
     except IntegrityError:
         return Referral.objects.get(referee=referee)
 

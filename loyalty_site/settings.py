@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "tiers",
     "rewards",
     "campaigns",
+    "staff",
 ]
 
 MIDDLEWARE = [
@@ -226,6 +227,15 @@ EVENT_RULES = {
     "share": {"points": env.int("EVENT_SHARE_POINTS", default=10), "daily_cap": 3},
 }
 EVENT_MAX_AGE_DAYS = env.int("EVENT_MAX_AGE_DAYS", default=7)
+
+# Fraud rules (staff.fraud): a member reaching one of these is put on the review
+# queue in the admin with the evidence, for staff to clear or sanction.
+FRAUD_POINTS_PER_DAY = env.int("FRAUD_POINTS_PER_DAY", default=5000)
+FRAUD_REDEMPTIONS_PER_HOUR = env.int("FRAUD_REDEMPTIONS_PER_HOUR", default=5)
+FRAUD_REFERRALS_PER_MONTH = env.int("FRAUD_REFERRALS_PER_MONTH", default=10)
+FRAUD_REFUNDED_PERCENT = env.int("FRAUD_REFUNDED_PERCENT", default=50)
+FRAUD_REFUNDED_MIN_ORDERS = env.int("FRAUD_REFUNDED_MIN_ORDERS", default=4)
+FRAUD_MEMBERS_PER_PHONE = env.int("FRAUD_MEMBERS_PER_PHONE", default=3)
 
 # Campaigns: the order path reads the active campaigns from a per-process cache,
 # refilled after this many seconds (the process that saves one empties it at once).

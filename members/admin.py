@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .forms import SanctionForm
 from .models import Member, Sanction, User
+from .paging import ExactSearchMixin
+from .selectors import member_number_like
 from .services import SANCTIONS, member_sanction, sanction_kinds_for
 
 # The most members one admin action sanctions (each under its own row lock).
@@ -58,19 +60,41 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 class SanctionInline(ReadOnlyInline):
+    """The member's sanctions as a timeline, newest first: when, what, the status
+    before and after, who and why."""
+
     model = Sanction
     fields = ["created_at", "kind", "status_before", "status_after", "reason", "actor"]
     readonly_fields = fields
     ordering = ["-id"]
+    template = "admin/members/sanction_timeline.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Sanction]:
+        return super().get_queryset(request).select_related("actor")
+
+
+def _by_number(term: str) -> Q | None:
+    return Q(number=term.upper()) if member_number_like(term.upper()) else None
+
+
+def _by_email(term: str) -> Q | None:
+    return Q(user__email=term.lower()) if "@" in term else None
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(ExactSearchMixin, admin.ModelAdmin):
     list_display = ["number", "email", "external_id", "status", "joined_at", "verified"]
     list_filter = ["status"]
-    search_fields = ["=number", "=external_id", "=user__email", "=phone"]
+    # Exact first (each an index lookup): the member number, the e-mail, the shop's
+    # customer id, the phone; then a part of the e-mail address.
+    exact_search = [_by_number, _by_email, "external_id", "phone"]
+    search_fields = ["user__email"]
+    substring_search = True
+    search_help_text = _(
+        "A member number, e-mail address, phone or the shop's customer id; "
+        "else a part of the e-mail address."
+    )
     list_select_related = ["user"]
-    show_full_result_count = False
     ordering = ["-id"]
     readonly_fields = [
         "number",
@@ -222,14 +246,14 @@ class MemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(Sanction)
-class SanctionAdmin(ReadOnlyAdmin):
-    """Every sanction staff applied: who, when, why (applied from a member's page or
-    the members list's action)."""
+class SanctionAdmin(ExactSearchMixin, ReadOnlyAdmin):
+    """Every sanction staff applied: who, when, why (applied from a member's page,
+    the members list's action or the fraud review queue)."""
 
     list_display = ["created_at", "member", "kind", "status_before", "status_after", "actor"]
     list_filter = ["kind"]
     list_select_related = ["member", "actor"]
+    exact_search = ["member__number"]
     search_fields = ["=member__number"]
-    show_full_result_count = False
     ordering = ["-id"]
     fields = ["member", "kind", "status_before", "status_after", "reason", "actor", "created_at"]

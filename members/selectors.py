@@ -21,8 +21,13 @@ class MemberSummary(TypedDict):
     email_verified: bool
 
 
+def member_number_like(text: str) -> bool:
+    """Whether `text` has the shape of a member number (M and eight digits)."""
+    return _MEMBER_NUMBER.fullmatch(text) is not None
+
+
 def member_get(*, number: str) -> Member | None:
-    if not _MEMBER_NUMBER.fullmatch(number):
+    if not member_number_like(number):
         return None  # not a member number: no need to ask the database
     return Member.objects.select_related("user").filter(number=number).first()
 

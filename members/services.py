@@ -3,6 +3,7 @@
 import datetime as dt
 import secrets
 from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -49,6 +50,8 @@ def member_create(
         try:
             with transaction.atomic():
                 member.save()
+                if phone:
+                    member_activity(member_id=member.pk, activity="enrol")
         except IntegrityError:
             if Member.objects.filter(user=user).exists():
                 raise
@@ -283,6 +286,40 @@ SANCTIONS: dict[str, tuple[frozenset[str], str | None]] = {
 }
 
 
+SanctionHook = Callable[[Sanction], None]
+_sanction_hooks: list[SanctionHook] = []
+
+
+def register_sanction_hook(hook: SanctionHook) -> None:
+    """Have `hook(sanction)` called by member_sanction inside its transaction, after
+    the sanction is recorded: how the layers above this one (the ledger, the
+    outbox) take part in a sanction that this bottom layer cannot import. A hook
+    that raises undoes the sanction. Registered in an AppConfig.ready()."""
+    if hook not in _sanction_hooks:
+        _sanction_hooks.append(hook)
+
+
+ActivityHook = Callable[[int, str], None]
+_activity_hooks: list[ActivityHook] = []
+
+
+def register_activity_hook(hook: ActivityHook) -> None:
+    """Have `hook(member_id, activity)` called after a member's activity commits
+    (the write-path fraud checks of a layer above). Registered in an
+    AppConfig.ready()."""
+    if hook not in _activity_hooks:
+        _activity_hooks.append(hook)
+
+
+def member_activity(*, member_id: int, activity: str) -> None:
+    """A member did `activity` (`earn`, `redeem`, `referral`, `enrol`) in the
+    current transaction: the activity hooks hear of it once it commits, and a
+    hook that fails is logged, never raised into the work that did it. Nothing
+    is heard of work that rolls back."""
+    for hook in _activity_hooks:
+        transaction.on_commit(partial(hook, member_id, activity), robust=True)
+
+
 def sanction_kinds_for(*, status: str) -> list[str]:
     """The sanctions a member in `status` can be given, in the order of Sanction.Kind."""
     return [kind for kind, (applies_to, _after) in SANCTIONS.items() if status in applies_to]
@@ -293,6 +330,10 @@ def member_sanction(*, member: Member, kind: str, reason: str, actor: User) -> S
     way a member's status changes by staff, recorded as a Sanction (who, when, why,
     the status before and after) in the same transaction as the change, under the
     member's row lock, so two staff acting at once are applied one after the other.
+
+    The registered sanction hooks run in the same transaction: a frozen member's
+    points get their frozen time back when they leave that status (points), the
+    member is told and a `member.sanctioned` webhook queued (staff).
 
     Refuses (ValidationError, with a code) an empty reason ("reason_required"), an
     unknown kind ("invalid") and a sanction the member's status does not take, e.g.
@@ -325,5 +366,7 @@ def member_sanction(*, member: Member, kind: str, reason: str, actor: User) -> S
             reason=reason,
             actor=actor,
         )
+        for hook in _sanction_hooks:
+            hook(sanction)
     member.status = status_after
     return sanction

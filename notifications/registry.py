@@ -11,6 +11,7 @@ Context = dict[str, Any]
 ContextFn = Callable[[Context], Context]
 
 _contexts: dict[str, ContextFn] = {}
+_any_status: set[str] = set()
 
 
 def register_context(template: str, context: ContextFn) -> None:
@@ -20,3 +21,14 @@ def register_context(template: str, context: ContextFn) -> None:
 def template_context(template: str, stored: Context) -> Context:
     build = _contexts.get(template)
     return build(stored) if build is not None else dict(stored)
+
+
+def register_status_notice(template: str) -> None:
+    """Messages of `template` tell the member about their own status (a sanction):
+    they go to a restricted or frozen member too, whom the outbox otherwise does
+    not write to. A closed member is never written to."""
+    _any_status.add(template)
+
+
+def is_status_notice(template: str) -> bool:
+    return template in _any_status

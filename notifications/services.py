@@ -8,7 +8,8 @@ minute and by `manage.py send_outbox`) claims what is due with a guarded update
 twice; a failed send is recorded on the row and retried with exponential
 backoff, up to MAX_ATTEMPTS.
 
-At send time: a member no longer active, without an e-mail address, or whose
+At send time: a member no longer active (but for a notice of
+their own status, registry.register_status_notice), without an e-mail address, or whose
 address is on the suppression list, is not written to (suppressed, with the
 reason); marketing needs the channel's consent
 then, at most MARKETING_CAP per member and channel in a rolling
@@ -36,7 +37,7 @@ from members.models import Member
 
 from .claims import rows_claim
 from .models import Message, Suppression, Unsubscription
-from .registry import template_context
+from .registry import is_status_notice, template_context
 from .webhooks import webhooks_send_due
 
 MAX_ATTEMPTS = 10
@@ -166,7 +167,9 @@ def _check_marketing(message: Message, now: dt.datetime) -> None:
 
 def _check(message: Message, now: dt.datetime) -> None:
     member = message.member
-    if member.status != Member.Status.ACTIVE:
+    if member.status != Member.Status.ACTIVE and not (
+        member.status != Member.Status.CLOSED and is_status_notice(message.template)
+    ):
         raise Suppressed("member_inactive")
     if message.kind == Message.Kind.MARKETING:
         _check_marketing(message, now)

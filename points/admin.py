@@ -3,6 +3,7 @@ the adjust form, which calls the ledger's service."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from members.admin import MemberAdmin as BaseMemberAdmin
 from members.admin import ReadOnlyAdmin
 from members.models import Member
+from members.paging import ExactSearchMixin
 
 from .errors import PointsError
 from .forms import AdjustPointsForm
@@ -23,8 +25,13 @@ from .services import points_adjust
 RECENT_ENTRIES = 20
 
 
+def _by_source(term: str) -> Q:
+    # Every source type named, so that the (source_type, source_ref) index serves.
+    return Q(source_type__in=Entry.Source.values, source_ref=term)
+
+
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyAdmin):
+class EntryAdmin(ExactSearchMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "member",
@@ -38,9 +45,10 @@ class EntryAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     list_filter = ["kind", "source_type"]
-    search_fields = ["=member__number", "=source_ref", "=idempotency_key"]
+    exact_search = ["member__number", _by_source]
+    search_fields = ["=member__number", "=source_ref"]
+    search_help_text = _("A member number, or what an entry came from (an order's reference).")
     list_select_related = ["member", "actor"]
-    show_full_result_count = False
     ordering = ["-id"]
 
 

@@ -14,6 +14,7 @@ class PointsConfig(AppConfig):
             register_nav_item,
             register_panel,
         )
+        from members.services import register_sanction_hook
         from notifications.registry import register_context
 
         from .jobs import register_jobs
@@ -22,7 +23,14 @@ class PointsConfig(AppConfig):
         from .views import dashboard_panel
 
         register_jobs()
+        register_sanction_hook(_sanction_applied)
         register_context(EXPIRING, expiring_context)
         register_panel(Panel(order=10, template="points/panel.html", context=dashboard_panel))
         register_nav_item(NavItem(order=10, url_name="points:history", label=_("Points")))
         register_export("ledger", ledger_export)
+
+
+def _sanction_applied(sanction: object) -> None:
+    from .services import points_sanction_apply
+
+    points_sanction_apply(sanction=sanction)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from batch.models import JobRun, Status
 from batch.services import program_midnight
+from members.models import Member
 
 from .models import Account, Entry, Lot
 
@@ -74,7 +75,7 @@ def audit_no_expired_points_left() -> list[str]:
         return []
     stale = Lot.objects.filter(
         pending=False, remaining__gt=0, expires_at__lte=program_midnight(last.as_of)
-    )
+    ).exclude(member__status=Member.Status.FROZEN)  # a frozen member's points do not expire
     return _numbers(Account.objects.filter(member_id__in=stale.values("member_id")))
 
 

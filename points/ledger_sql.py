@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 import psycopg
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from members.models import Member
@@ -77,22 +77,29 @@ def _lock(member_filter: Q) -> list[int]:
 def expire_due_lots(*, first_id: int, last_id: int, cutoff: dt.datetime, locked: bool) -> int:
     """Expire the lots of members `first_id`..`last_id` whose expiry is at or before
     `cutoff`: one `expire` entry per member, the lots emptied, the balance lowered,
-    and a lot use per expired lot. Returns the number of members touched."""
+    and a lot use per expired lot. Returns the number of members touched.
+
+    A frozen member's points do not expire: their lots are left as they are, and
+    when the member leaves that status the lots' expiry moves on by the days the
+    freeze lasted (lots_unfreeze), so the clock resumes where it stopped."""
+    frozen = Member.objects.filter(status=Member.Status.FROZEN).values("pk")
     due = Q(
         member_id__gte=first_id,
         member_id__lte=last_id,
         pending=False,
         remaining__gt=0,
         expires_at__lte=cutoff,
-    )
+    ) & ~Q(member_id__in=frozen)
     if not locked and not _lock(due):
         return 0
     now, key = _ts(timezone.now()), expiry_key(cutoff)
+    # A frozen member's lots are left alone (the table name is the model's).
+    frozen_sql = f"l.member_id NOT IN (SELECT id FROM {MEMBER} WHERE status = %s)"  # noqa: S608
     due_sql = (
         "l.member_id BETWEEN %s AND %s AND l.pending = %s AND l.remaining > 0 "
-        "AND l.expires_at <= %s"
+        "AND l.expires_at <= %s AND " + frozen_sql
     )
-    due_params: list[Any] = [first_id, last_id, False, _ts(cutoff)]
+    due_params: list[Any] = [first_id, last_id, False, _ts(cutoff), Member.Status.FROZEN]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -130,6 +137,19 @@ def expire_due_lots(*, first_id: int, last_id: int, cutoff: dt.datetime, locked:
             due_params,
         )
     return len(members)
+
+
+def lots_unfreeze(*, member_id: int, days: int) -> int:
+    """Move the expiry of a member's live lots (points left, or still pending) on
+    by `days`: the days they were frozen, during which nothing expired. One
+    statement; the caller holds the member's balance row. Returns the lots moved.
+    Whole days keep each expiry on the programme's midnight (in a time zone
+    without daylight saving, as the default Asia/Shanghai)."""
+    if days <= 0:
+        return 0
+    return Lot.objects.filter(Q(remaining__gt=0) | Q(pending=True), member_id=member_id).update(
+        expires_at=F("expires_at") + dt.timedelta(days=days)
+    )
 
 
 def _written(cursor: CursorWrapper) -> list[int]:

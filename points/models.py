@@ -107,6 +107,9 @@ class Entry(models.Model):
             models.Index(fields=["member", "-id"], name="entry_member_history"),
             models.Index(fields=["source_type", "source_ref"], name="entry_source"),
             models.Index(fields=["created_at"], name="entry_created"),
+            # The admin's list filtered by kind, newest first: the rare kinds
+            # (adjustments, cancellations) without a scan of the whole ledger.
+            models.Index(fields=["kind", "-id"], name="entry_kind_recent"),
         ]
 
     def __str__(self) -> str:

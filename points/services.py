@@ -23,7 +23,9 @@ from django.db.backends.utils import CursorWrapper
 from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
-from members.models import Member, User
+from batch.services import program_zone
+from members.models import Member, Sanction, User
+from members.services import member_activity
 
 from .errors import (
     AlreadyCancelled,
@@ -46,6 +48,7 @@ from .ledger_sql import (
     insert_lot_uses,
     lock_balance,
     lock_balance_with_lots,
+    lots_unfreeze,
     spendable_lots,
     take_from_lots,
     write_entry,
@@ -124,6 +127,10 @@ def _refuse(
     return earlier
 
 
+# The entries the write-path fraud checks hear of (members.services.member_activity).
+_ACTIVITIES: dict[str, str] = {Kind.EARN: "earn", Kind.PENDING: "earn", Kind.REDEEM: "redeem"}
+
+
 def _write(
     cursor: CursorWrapper,
     balance: Balance,
@@ -172,6 +179,8 @@ def _write(
         return _earlier_entry(member_id=balance.member_id, key=key, fingerprint=fingerprint), False
     entry.id = entry_id
     points_count(kind=kind, amount=amount, pending_change=pending_change)
+    if (activity := _ACTIVITIES.get(kind)) is not None:
+        member_activity(member_id=balance.member_id, activity=activity)
     entry._state.adding = False  # as Entry.objects.create() leaves it
     entry._state.db = connection.alias
     return entry, True
@@ -661,3 +670,30 @@ def points_expire_due(*, first_id: int, last_id: int, cutoff: dt.datetime) -> in
     job's chunk); returns how many members had points expire."""
     with transaction.atomic():
         return expire_due_lots(first_id=first_id, last_id=last_id, cutoff=cutoff, locked=False)
+
+
+def points_sanction_apply(*, sanction: Sanction) -> int:
+    """What a sanction means for the member's points (a sanction hook, run in the
+    sanction's transaction): a member leaving the frozen status gets the frozen
+    days back on their lots' expiry, since nothing expired while they were frozen
+    (points.ledger_sql.expire_due_lots). Returns the lots moved."""
+    if (
+        sanction.status_before != Member.Status.FROZEN
+        or sanction.status_after == sanction.status_before
+    ):
+        return 0
+    frozen = (
+        Sanction.objects.filter(
+            member_id=sanction.member_id, status_after=Member.Status.FROZEN, pk__lt=sanction.pk
+        )
+        .exclude(status_before=Member.Status.FROZEN)
+        .order_by("-pk")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if frozen is None:
+        return 0
+    zone = program_zone()
+    days = (timezone.localdate(sanction.created_at, zone) - timezone.localdate(frozen, zone)).days
+    list(Account.objects.select_for_update().filter(member_id=sanction.member_id))
+    return lots_unfreeze(member_id=sanction.member_id, days=days)

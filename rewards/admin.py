@@ -18,6 +18,7 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 from members.admin import ReadOnlyAdmin, ReadOnlyInline
+from members.paging import ExactSearchMixin
 from shop.errors import DomainError
 from shop.money import format_program_money
 
@@ -173,7 +174,7 @@ class CouponUseInline(ReadOnlyInline):
 
 
 @admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(ExactSearchMixin, admin.ModelAdmin):
     list_display = [
         "code",
         "kind",
@@ -186,10 +187,10 @@ class CouponAdmin(admin.ModelAdmin):
         "source_ref",
     ]
     list_filter = ["kind", "source"]
+    exact_search = ["code", "owner__number", "source_ref"]
     search_fields = ["=code", "=owner__number", "=source_ref"]
     search_help_text = _("A code, a member number, or a source (e.g. a reward's code).")
     list_select_related = ["owner"]
-    show_full_result_count = False
     ordering = ["-id"]
     actions = ["void_selected"]
     inlines = [CouponUseInline]

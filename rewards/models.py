@@ -150,6 +150,12 @@ class Coupon(CouponTermsFields):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # The admin's list filters and searches (each list newest first).
+        indexes = [
+            models.Index(fields=["kind", "-id"], name="coupon_kind_recent"),
+            models.Index(fields=["source", "-id"], name="coupon_source_recent"),
+            models.Index(fields=["source_ref"], name="coupon_source_ref"),
+        ]
         constraints = [
             *_terms_constraints("coupon"),
             models.CheckConstraint(condition=Q(code=Upper("code")), name="coupon_code_upper"),

@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -8,6 +8,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
 from members.admin import ReadOnlyAdmin, ReadOnlyInline
+from members.paging import ExactSearchMixin
 
 from .models import (
     ApiKey,
@@ -170,12 +171,18 @@ class RefundInline(ReadOnlyInline):
     show_change_link = True
 
 
+def _by_order_id(term: str) -> Q:
+    # Every shop named, so that the unique (shop, order_id) index serves.
+    return Q(shop_id__in=list(Shop.objects.values_list("pk", flat=True)), order_id=term)
+
+
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin):
+class OrderAdmin(ExactSearchMixin, ReadOnlyAdmin):
     list_display = ["order_id", "member", "placed_at", "currency", "total_minor", "source"]
     list_select_related = ["member", "api_key", "shopify_shop"]
+    exact_search = [_by_order_id, "member__number"]
     search_fields = ["=order_id", "=member__number"]
-    show_full_result_count = False
+    search_help_text = _("The shop's order id, or a member number.")
     ordering = ["-id"]
     raw_id_fields = ["member"]
     inlines = [OrderLineInline, RefundInline]
