@@ -18,7 +18,7 @@ from batch.services import program_today
 from campaigns.models import MemberSegment
 from members.models import Member
 from points.selectors import points_value_minor
-from shop.money import currency_exponent, format_program_money
+from shop.money import currency_exponent, format_amount
 from tiers.models import PaidPlan, Tier
 
 from .models import KpiSnapshot
@@ -131,6 +131,16 @@ def _snapshot(start: dt.date, end: dt.date) -> Snapshot:
     return Snapshot(months, month_end[months[-1]] if months else None, states, flows)
 
 
+def _money(minor: int) -> str:
+    """An amount as plain decimal text (the column's title names the currency),
+    so that a spreadsheet reads the CSV's figures as numbers."""
+    return format_amount(minor, settings.PROGRAM_CURRENCY)
+
+
+def _in_currency(title: Promise) -> str:
+    return f"{title} ({settings.PROGRAM_CURRENCY})"
+
+
 def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}" if whole else ""
 
@@ -234,12 +244,12 @@ def _orders_by_tier(snap: Snapshot) -> Table:
             orders = snap.flow(month, "orders", code)
             value = snap.flow(month, "order_value_minor", code)
             average = value // orders if orders else 0
-            rows.append([month, names[code], orders, format_program_money(average)])
+            rows.append([month, names[code], orders, _money(average)])
             series[names[code]].append(_major(average) if orders else None)
     return Table(
         "orders_by_tier",
         _("Orders and average order value by tier"),
-        [_("Month"), _("Tier"), _("Orders"), _("Average order value")],
+        [_("Month"), _("Tier"), _("Orders"), _in_currency(_("Average order value"))],
         rows,
         _chart("bar", snap.months, series),
     )
@@ -276,14 +286,14 @@ def _liability(snap: Snapshot) -> Table:
     for month in snap.months:
         points = snap.state(month, "liability_points")
         minor = points_value_minor(points=points)
-        rows.append([month, points, format_program_money(minor)])
+        rows.append([month, points, _money(minor)])
         values.append(_major(minor))
     return Table(
         "liability",
         _("Outstanding points liability"),
-        [_("Month"), _("Available points"), _("Value")],
+        [_("Month"), _("Available points"), _in_currency(_("Value"))],
         rows,
-        _chart("line", snap.months, {_("Value"): values}),
+        _chart("line", snap.months, {_in_currency(_("Value")): values}),
     )
 
 
@@ -298,12 +308,12 @@ def _paid_plans(snap: Snapshot) -> Table:
         for code in codes:
             members = snap.state(month, "plan_members", code)
             revenue = snap.flow(month, "plan_revenue_minor", code)
-            rows.append([month, names.get(code, code), members, format_program_money(revenue)])
+            rows.append([month, names.get(code, code), members, _money(revenue)])
             series[names.get(code, code)].append(members)
     return Table(
         "paid_plans",
         _("Paid-plan members and revenue"),
-        [_("Month"), _("Plan"), _("Members"), _("Revenue")],
+        [_("Month"), _("Plan"), _("Members"), _in_currency(_("Revenue"))],
         rows,
         _chart("line", snap.months, series),
     )
@@ -349,7 +359,7 @@ def _ab_tests(snap: Snapshot) -> Table:
                 variant,
                 members,
                 orders,
-                format_program_money(snap.range_sum("ab_spend_minor", dimension)),
+                _money(snap.range_sum("ab_spend_minor", dimension)),
                 _percent(orders, members),
             ]
         )
@@ -361,7 +371,7 @@ def _ab_tests(snap: Snapshot) -> Table:
             _("Variant"),
             _("Members"),
             _("Orders"),
-            _("Spend"),
+            _in_currency(_("Spend")),
             _("Orders per 100 members"),
         ],
         rows,

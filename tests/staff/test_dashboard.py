@@ -104,12 +104,12 @@ def test_the_dashboard_shows_each_table_with_its_chart(admin_client, snapshots):
         ["2026-10", 2000, 500, 100, 0, "25.0"],
         ["2026-11", 1000, 250, 50, 0, "25.0"],
     ]
-    assert tables["liability"].rows[-1] == ["2026-11", 20_000, "200.00 CNY"]
-    assert tables["orders_by_tier"].rows[0] == ["2026-10", "Gold", 4, "150.00 CNY"]
+    assert tables["liability"].rows[-1] == ["2026-11", 20_000, "200.00"]
+    assert tables["orders_by_tier"].rows[0] == ["2026-10", "Gold", 4, "150.00"]
     assert tables["campaigns"].rows == [["double", 210, 0, 0]]
     assert tables["ab_tests"].rows == [
-        ["double", "A", 5, 0, "0.00 CNY", "0.0"],
-        ["double", "B", 5, 3, "0.00 CNY", "60.0"],
+        ["double", "A", 5, 0, "0.00", "0.0"],
+        ["double", "B", 5, 3, "0.00", "60.0"],
     ]
     chart = tables["points"].chart
     assert chart["labels"] == ["2026-10", "2026-11"]
