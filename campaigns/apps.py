@@ -7,6 +7,7 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         from allauth.account.signals import email_confirmed, user_signed_up
 
+        from notifications.registry import register_context
         from shop.shopify import (
             TOPIC_ORDERS_CANCELLED,
             TOPIC_ORDERS_CREATE,
@@ -16,6 +17,7 @@ class CampaignsConfig(AppConfig):
         from shop.webhooks import register_shopify_handler
 
         from . import shopify
+        from .broadcasts import TEMPLATE, broadcast_context
         from .jobs import register_jobs
         from .referrals import register_jobs as register_referrals
         from .segments import register_jobs as register_segments
@@ -23,6 +25,7 @@ class CampaignsConfig(AppConfig):
         register_jobs()
         register_segments()
         register_referrals()
+        register_context(TEMPLATE, broadcast_context)
 
         user_signed_up.connect(_signed_up, dispatch_uid="campaigns.member_signed_up")
         email_confirmed.connect(_email_confirmed, dispatch_uid="campaigns.signup_bonus")

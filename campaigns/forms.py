@@ -3,6 +3,7 @@ and a sample order whose earnings the "Preview" button shows without saving."""
 
 import datetime as dt
 import json
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -16,7 +17,7 @@ from tiers.selectors import tiers_by_rank
 
 from .catalogue import campaign_check
 from .documents import Document, DocumentErrors
-from .models import Campaign
+from .models import Broadcast, Campaign, MemberSegment
 from .rules import LineFacts, MemberFacts, OrderFacts
 from .selectors import Preview, member_facts, order_preview
 
@@ -128,3 +129,42 @@ class CampaignForm(forms.ModelForm):
             # Previewing never saves: the form comes back with the preview.
             raise ValidationError(_("Preview only: nothing was saved."), code="preview")
         return cleaned
+
+
+class BroadcastForm(forms.ModelForm):
+    """A broadcast's audience and text; the tiers and stages are chosen from
+    those that exist."""
+
+    tiers = forms.MultipleChoiceField(
+        label=_("Tiers"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every tier."),
+    )
+    segments = forms.MultipleChoiceField(
+        label=_("Lifecycle stages"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=MemberSegment.Lifecycle.choices,
+        help_text=_("None ticked: every stage (a member not yet segmented is in none)."),
+    )
+
+    class Meta:
+        model = Broadcast
+        fields = [
+            "name",
+            "kind",
+            "channel",
+            "tiers",
+            "segments",
+            "subject",
+            "body",
+            "subject_zh_hans",
+            "body_zh_hans",
+            "subject_zh_hant",
+            "body_zh_hant",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tiers"].choices = [(tier.code, tier.name) for tier in tiers_by_rank()]

@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
+from notifications.models import Message
 from shop.models import ApiKey, Order, Shop
 
 
@@ -239,3 +241,77 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referrer_id} -> {self.referee_id}"
+
+
+class Broadcast(models.Model):
+    """A message staff send to a segment, tiers or every member, through the
+    outbox (campaigns.broadcasts): written in the three languages, queued in
+    chunks by a Celery task once sent, each member at most once."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+
+    name = models.CharField(_("name"), max_length=100, help_text=_("For staff only."))
+    kind = models.CharField(
+        _("kind"),
+        max_length=15,
+        choices=Message.Kind.choices,
+        default=Message.Kind.MARKETING,
+        help_text=_(
+            "Marketing needs the member's consent for the channel and counts towards "
+            "the cap; transactional (news about their account) does not."
+        ),
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Message.Channel.choices, default=Message.Channel.EMAIL
+    )
+    tiers = models.JSONField(
+        _("tiers"), default=list, blank=True, help_text=_("Empty: every tier.")
+    )
+    segments = models.JSONField(
+        _("lifecycle stages"), default=list, blank=True, help_text=_("Empty: every stage.")
+    )
+    subject = models.CharField(_("subject"), max_length=150)
+    body = models.TextField(_("message"))
+    subject_zh_hans = models.CharField(
+        _("subject (Simplified Chinese)"), max_length=150, blank=True
+    )
+    body_zh_hans = models.TextField(_("message (Simplified Chinese)"), blank=True)
+    subject_zh_hant = models.CharField(
+        _("subject (Traditional Chinese)"), max_length=150, blank=True
+    )
+    body_zh_hant = models.TextField(_("message (Traditional Chinese)"), blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+    recipients = models.PositiveIntegerField(_("messages queued"), default=0, editable=False)
+    last_member_id = models.BigIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("broadcast")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def text_in(self, language: str) -> tuple[str, str]:
+        """(subject, message) in `language`, else in English."""
+        translated = {
+            "zh-hans": (self.subject_zh_hans, self.body_zh_hans),
+            "zh-hant": (self.subject_zh_hant, self.body_zh_hant),
+        }.get(language.lower())
+        if translated and translated[0] and translated[1]:
+            return translated
+        return self.subject, self.body

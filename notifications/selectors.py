@@ -1,12 +1,19 @@
 """Reads of the outbox: the member's inbox (the messages of the `inbox`
-channel that were sent) and their messages for the data export."""
+channel that were sent), their messages for the data export, and who a message
+would reach now (a broadcast's preview)."""
 
+import datetime as dt
 from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
 
 from members.models import Member
 
-from .models import Message
-from .services import message_render
+from .models import Message, Suppression
+from .services import CONSENT, MARKETING_CAP_DAYS, message_render
 
 
 def _inbox(member: Member):  # type: ignore[no-untyped-def]
@@ -69,3 +76,74 @@ def messages_export(*, member: Member) -> list[dict[str, object]]:
         }
         for message in Message.objects.filter(member=member).order_by("id")
     ]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Of an audience, how many a message would reach now, and why the others
+    would not be written to."""
+
+    audience: int
+    recipients: int
+    inactive: int
+    no_address: int
+    no_consent: int
+    capped: int
+
+
+def members_reachable(*, members: QuerySet[Member], channel: str, kind: str) -> QuerySet[Member]:
+    """The `members` a message of `channel` and `kind` would reach now, by the
+    rules the sender applies at send time: active; for e-mail an address not on
+    the suppression list; for marketing, the channel's consent and fewer than
+    MARKETING_CAP marketing messages of the channel sent in the last 7 days."""
+    members = members.filter(status=Member.Status.ACTIVE)
+    if channel == Message.Channel.EMAIL:
+        suppressed = Suppression.objects.annotate(address=Lower("email")).filter(
+            address=Lower(OuterRef("user__email"))
+        )
+        members = members.exclude(Q(user__email__isnull=True) | Q(user__email="")).exclude(
+            Exists(suppressed)
+        )
+    if kind == Message.Kind.MARKETING:
+        members = members.filter(**{f"{CONSENT[channel]}__isnull": False})
+        since = timezone.now() - dt.timedelta(days=MARKETING_CAP_DAYS)
+        sent = (
+            Message.objects.filter(
+                kind=Message.Kind.MARKETING,
+                channel=channel,
+                state=Message.State.SENT,
+                sent_at__gt=since,
+            )
+            .values("member_id")
+            .annotate(n=Count("id"))
+            .filter(n__gte=settings.MARKETING_CAP)
+            .values("member_id")
+        )
+        members = members.exclude(pk__in=sent)
+    return members
+
+
+def reach_count(*, members: QuerySet[Member], channel: str, kind: str) -> Reach:
+    """How many of `members` a message would reach now, and why not the rest
+    (each reason counted among those the previous ones let through)."""
+    audience = members.count()
+    active = members.filter(status=Member.Status.ACTIVE)
+    n_active = active.count()
+    addressed = active
+    if channel == Message.Channel.EMAIL:
+        addressed = members_reachable(
+            members=active, channel=channel, kind=Message.Kind.TRANSACTIONAL
+        )
+    n_addressed = addressed.count() if channel == Message.Channel.EMAIL else n_active
+    consenting = n_addressed
+    if kind == Message.Kind.MARKETING:
+        consenting = addressed.filter(**{f"{CONSENT[channel]}__isnull": False}).count()
+    recipients = members_reachable(members=members, channel=channel, kind=kind).count()
+    return Reach(
+        audience=audience,
+        recipients=recipients,
+        inactive=audience - n_active,
+        no_address=n_active - n_addressed,
+        no_consent=n_addressed - consenting,
+        capped=consenting - recipients,
+    )
