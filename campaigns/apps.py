@@ -18,6 +18,7 @@ class CampaignsConfig(AppConfig):
 
         from . import shopify
         from .broadcasts import TEMPLATE, broadcast_context
+        from .grants import GRANTED, campaign_message_context
         from .jobs import register_jobs
         from .referrals import register_jobs as register_referrals
         from .segments import register_jobs as register_segments
@@ -26,6 +27,7 @@ class CampaignsConfig(AppConfig):
         register_segments()
         register_referrals()
         register_context(TEMPLATE, broadcast_context)
+        register_context(GRANTED, campaign_message_context)
 
         user_signed_up.connect(_signed_up, dispatch_uid="campaigns.member_signed_up")
         email_confirmed.connect(_email_confirmed, dispatch_uid="campaigns.signup_bonus")

@@ -13,6 +13,7 @@ when the campaign has a budget.
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
@@ -20,6 +21,9 @@ from django.utils import timezone
 
 from batch.services import program_today
 from members.models import Member
+from notifications.models import Message
+from notifications.services import message_build, messages_queue
+from points.expiry import last_usable_day
 from points.models import Entry
 from points.services import Source, points_earn
 from rewards.models import Coupon, Reward
@@ -82,11 +86,11 @@ class Grant:
     effective_at: dt.datetime | None = None
 
 
-def _coupon_give(document: Document, grant: Grant) -> None:
+def _coupon_give(document: Document, grant: Grant) -> Coupon:
     """The coupon the reward `grant.reward` issues, owned by the member: a gift
     of the campaign, costing no points."""
     reward = Reward.objects.get(code=grant.reward)
-    coupon_create(
+    return coupon_create(
         spec=reward_coupon_spec(reward=reward, issued_on=program_today()),
         source=Coupon.Source.CAMPAIGN,
         source_ref=f"{document.code}:{grant.period}"[:100],
@@ -112,7 +116,10 @@ def campaign_grant(*, campaign_id: int, document: Document, grant: Grant) -> boo
                 created_at=timezone.now(),
             )
             if grant.reward is not None:
-                _coupon_give(document, grant)
+                coupon = _coupon_give(document, grant)
+                campaign_message_queue(
+                    campaign_id=campaign_id, document=document, grant=grant, coupon=coupon
+                )
                 return True
             if not campaign_budget_take(
                 campaign_id=campaign_id,
@@ -129,6 +136,7 @@ def campaign_grant(*, campaign_id: int, document: Document, grant: Grant) -> boo
                 effective_at=grant.effective_at,
                 reason=document.kind,
             )
+            campaign_message_queue(campaign_id=campaign_id, document=document, grant=grant)
     except (IntegrityError, _NoBudget):
         return False
     return True
@@ -136,6 +144,48 @@ def campaign_grant(*, campaign_id: int, document: Document, grant: Grant) -> boo
 
 class _NoBudget(Exception):
     pass
+
+
+GRANTED = "campaigns.granted"
+
+
+def campaign_message_queue(
+    *, campaign_id: int, document: Document, grant: Grant, coupon: Coupon | None = None
+) -> None:
+    """Tell the member what the campaign gave them, through the outbox, in the
+    grant's transaction: once per campaign and period. A win-back offer is
+    marketing (consent, cap, quiet hours); a gift or bonus credited to the
+    account (birthday, challenge, sign-up, referral) is transactional."""
+    kind = (
+        Message.Kind.MARKETING
+        if document.kind == Campaign.Kind.WIN_BACK
+        else Message.Kind.TRANSACTIONAL
+    )
+    context = {
+        "campaign": document.name,
+        "kind": document.kind,
+        "points": grant.points if coupon is None else 0,
+        "code": coupon.code if coupon else None,
+        "last_day": None,
+    }
+    if coupon is not None and coupon.expires_at is not None:
+        context["last_day"] = last_usable_day(coupon.expires_at).isoformat()
+    messages_queue(
+        messages=[
+            message_build(
+                member_id=grant.member.pk,
+                template=GRANTED,
+                context=context,
+                kind=kind,
+                key=f"campaign:{campaign_id}:{grant.period}"[:150],
+            )
+        ]
+    )
+
+
+def campaign_message_context(stored: dict[str, Any]) -> dict[str, Any]:
+    last_day = stored.get("last_day")
+    return {**stored, "last_day": dt.date.fromisoformat(last_day) if last_day else None}
 
 
 def signup_bonus_grant(*, member: Member, at: dt.datetime) -> int:

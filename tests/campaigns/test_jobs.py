@@ -202,3 +202,45 @@ def test_a_birthday_gift_may_be_a_rewards_coupon_and_the_reward_must_exist():
     coupon = Coupon.objects.get(owner=member)
     assert (coupon.source, coupon.source_ref) == ("campaign", "test-birthday:2026")
     assert _campaign_points(member) == 0
+
+
+def _messages(member):
+    from notifications.models import Message
+
+    return list(
+        Message.objects.filter(member=member, template="campaigns.granted").values_list(
+            "kind", "context"
+        )
+    )
+
+
+def test_a_birthday_gift_is_told_to_the_member_once_as_a_transactional_message():
+    from notifications.models import Message
+    from notifications.services import message_render
+
+    _campaign("birthday")  # 500 points
+    as_of = dt.date(2026, 5, 17)
+    member = _birthday_member(dt.date(1990, 5, 17), 30, as_of)
+
+    night("birthdays", as_of)
+    night("birthdays", as_of)
+
+    [(kind, context)] = _messages(member)
+    assert kind == "transactional"
+    assert context["points"] == 500
+    rendered = message_render(Message.objects.get(member=member))
+    assert "500 points" in rendered["body"]
+
+
+def test_a_win_back_offer_of_a_coupon_is_marketing_with_the_code():
+    make_reward(code="come-back")
+    _campaign("win_back", reward={"reward": "come-back"})
+    as_of = dt.date(2026, 6, 1)
+    member = MemberFactory()
+    OrderFactory(member=member, placed_at=program_midnight(as_of - dt.timedelta(days=100)))
+
+    night("win_back", as_of)
+
+    [(kind, context)] = _messages(member)
+    assert kind == "marketing"
+    assert context["code"] == Coupon.objects.get(owner=member).code
