@@ -8,6 +8,7 @@ plain-SQL baseline run on the same machine, in the same run, on the same data.
     python -m bench tiers            # recalc_tiers at 1M members / 10M orders and at a quarter
     python -m bench segments         # the segments job at 1M members / 10M orders vs one statement
     python -m bench coupons          # coupon redeems over HTTP vs plain SQL; 1M codes generated
+    python -m bench admin            # admin lists and the dashboard at 1M members / 30M entries
     python -m bench generate         # only load a ledger (to look at it)
 
 PostgreSQL only (DATABASE_URL); the benchmarks drop, create and migrate a
@@ -50,7 +51,7 @@ def main(argv: list[str]) -> None:
 
         generate.main(args)
         return
-    from . import arguments, coupons, expire, ledger_writes, orders_http, segments, tiers
+    from . import admin, arguments, coupons, expire, ledger_writes, orders_http, segments, tiers
 
     if command == "ledger_writes":
         ledger_writes.main(args)
@@ -62,6 +63,10 @@ def main(argv: list[str]) -> None:
         tiers.main(args)
     elif command == "segments":
         segments.main(args)
+    elif command == "admin":
+        admin.main(args)
+    elif command == "_kpi_job":
+        admin.job_child(args)
     elif command == "coupons":
         coupons.main(args)
     elif command == "_coupon_batch":

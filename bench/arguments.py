@@ -13,6 +13,8 @@ ALL_EXPIRE_SCALE = 0.1  # `python -m bench` (all): expire at a tenth of the issu
 TIERS_MEMBERS = 1_000_000  # recalc_tiers: a million members with ten orders each
 TIERS_ORDERS = 10_000_000
 ALL_TIERS_SCALE = 0.1  # `python -m bench` (all): tiers at a tenth of that
+ADMIN_MEMBERS = 1_000_000  # the admin and the dashboard: a million members
+ADMIN_ENTRIES = 30_000_000  # and 30 million ledger entries
 
 
 def _ints(text: str) -> list[int]:
@@ -91,6 +93,13 @@ def _orders_http(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
 
 
+def _admin(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--members", type=int, default=ADMIN_MEMBERS)
+    parser.add_argument("--entries", type=int, default=ADMIN_ENTRIES)
+    parser.add_argument("--chunk-size", type=int, default=None, help="default: the job's")
+    parser.add_argument("--quick", action="store_true", help=f"1/{QUICK} of the scale")
+
+
 def _coupons(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=_ints, default=[1, 4, 16], help="e.g. 1,4,16")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
@@ -109,9 +118,13 @@ def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     _tiers(commands.add_parser("tiers", help="the recalc_tiers job vs one aggregate and UPDATE"))
     _segments(commands.add_parser("segments", help="the segments job vs one statement"))
     _coupons(commands.add_parser("coupons", help="coupon redeems over HTTP vs one UPDATE; a batch"))
+    _admin(commands.add_parser("admin", help="admin list pages and the dashboard; kpi_snapshot"))
     everything = commands.add_parser("all", help="every benchmark at a modest scale (default)")
     everything.add_argument("--quick", action="store_true", help="smaller and shorter still")
     child = commands.add_parser("_expire_job")  # internal: the job alone, in a child process
+    child.add_argument("--as-of", type=dt.date.fromisoformat, required=True)
+    child.add_argument("--chunk-size", type=int, default=None)
+    child = commands.add_parser("_kpi_job")  # internal: one timed kpi_snapshot
     child.add_argument("--as-of", type=dt.date.fromisoformat, required=True)
     child.add_argument("--chunk-size", type=int, default=None)
     child = commands.add_parser("_tiers_job")  # internal: one timed run, in a child process
