@@ -281,6 +281,18 @@ PROGRAM_NAME = env.str("PROGRAM_NAME", default="Loyalty")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 MARKETING_CAP = env.int("MARKETING_CAP", default=3)
 QUIET_HOURS = env.str("QUIET_HOURS", default="22-8")
+# SMS: where texts go (console://, file:///abs/dir, twilio://SID:TOKEN@api.twilio.com
+# ?from=+1...); numbers typed without a country code are read as PHONE_REGION's.
+SMS_URL = env.str("SMS_URL", default="console://")
+PHONE_REGION = env.str("PHONE_REGION", default="CN")
+# Web Push: the VAPID key pair (`manage.py vapid_keys` makes one) and the contact
+# the push services may write to. Without the keys, push is off.
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:no-reply@localhost")
+# Marketing goes out at each member's usual hour (`usual_hour`: the hour they
+# most often order in, 10:00 without any) or as soon as it is due (`when_due`).
+MARKETING_SEND_TIME = env.str("MARKETING_SEND_TIME", default="usual_hour")
 # Outgoing webhooks: retried this long after the event; endpoints on loopback,
 # private or link-local addresses are refused unless allowed (tests, a LAN).
 WEBHOOK_RETRY_HOURS = 24

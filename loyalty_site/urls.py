@@ -20,6 +20,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("members.urls")),
     path("", include("notifications.urls")),
+    path("", include("notifications.channel_urls")),
     path("", include("shop.urls")),
     path("", include("points.urls")),
     path("", include("tiers.urls")),

@@ -24,6 +24,7 @@ class ProfileForm(forms.Form):
     marketing_email = forms.BooleanField(label=_("Offers by e-mail"), required=False)
     marketing_sms = forms.BooleanField(label=_("Offers by SMS"), required=False)
     marketing_inbox = forms.BooleanField(label=_("Offers in my inbox"), required=False)
+    marketing_push = forms.BooleanField(label=_("Offers as browser notifications"), required=False)
 
     def __init__(self, *args: object, member: Member, **kwargs: object) -> None:
         self.member = member
@@ -37,6 +38,7 @@ class ProfileForm(forms.Form):
                 "marketing_email": member.marketing_email_at is not None,
                 "marketing_sms": member.marketing_sms_at is not None,
                 "marketing_inbox": member.marketing_inbox_at is not None,
+                "marketing_push": member.marketing_push_at is not None,
             },
         )
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

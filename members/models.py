@@ -63,7 +63,16 @@ class Member(models.Model):
         _("shop's customer id"), max_length=100, unique=True, null=True, blank=True
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    phone = models.CharField(_("phone"), max_length=32, blank=True, db_index=True)
+    phone = models.CharField(
+        _("phone"),
+        max_length=32,
+        blank=True,
+        db_index=True,
+        help_text=_("In E.164: +8613800138000."),
+    )
+    phone_verified_at = models.DateTimeField(
+        _("phone verified at"), null=True, blank=True, editable=False
+    )
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     birthday_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     joined_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -82,9 +91,20 @@ class Member(models.Model):
     marketing_inbox_at = models.DateTimeField(
         _("inbox marketing consent given at"), null=True, blank=True
     )
+    marketing_push_at = models.DateTimeField(
+        _("push marketing consent given at"), null=True, blank=True
+    )
 
     class Meta:
         indexes = [models.Index(fields=["status"])]
+        constraints = [
+            # A verified number signs one member in: no two members verify it.
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=models.Q(phone_verified_at__isnull=False),
+                name="member_verified_phone_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -57,6 +57,7 @@ def member_export(*, member: Member) -> dict[str, object]:
         "first_name": user.first_name,
         "last_name": user.last_name,
         "phone": member.phone,
+        "phone_verified_at": _iso(member.phone_verified_at),
         "birthday": _iso(member.birthday),
         "language": member.language,
         "status": member.status,
@@ -68,6 +69,7 @@ def member_export(*, member: Member) -> dict[str, object]:
             "email": {"given_at": _iso(member.marketing_email_at)},
             "sms": {"given_at": _iso(member.marketing_sms_at)},
             "inbox": {"given_at": _iso(member.marketing_inbox_at)},
+            "push": {"given_at": _iso(member.marketing_push_at)},
         },
     }
 
@@ -85,4 +87,5 @@ def member_consents(*, member: Member) -> list[Consent]:
         Consent("email", str(_("E-mail")), member.marketing_email_at),
         Consent("sms", str(_("SMS")), member.marketing_sms_at),
         Consent("inbox", str(_("Inbox")), member.marketing_inbox_at),
+        Consent("push", str(_("Browser notifications")), member.marketing_push_at),
     ]

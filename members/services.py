@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Member, Sanction, User
+from .phones import phone_normalize
 
 NUMBER_DIGITS = 8
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -78,6 +79,7 @@ def member_update_profile(
     marketing_email: bool,
     marketing_sms: bool,
     marketing_inbox: bool,
+    marketing_push: bool,
 ) -> Member:
     """The member's own edit of their profile. The birthday can be set once; after
     that only staff change it."""
@@ -100,6 +102,8 @@ def member_update_profile(
             member.marketing_sms_at = now if marketing_sms else None
         if marketing_inbox != (member.marketing_inbox_at is not None):
             member.marketing_inbox_at = now if marketing_inbox else None
+        if marketing_push != (member.marketing_push_at is not None):
+            member.marketing_push_at = now if marketing_push else None
         member.save()
         user = member.user
         user.first_name = first_name
@@ -142,12 +146,14 @@ def member_close(*, member: Member) -> Member:
             status=Member.Status.CLOSED,
             closed_at=now,
             phone="",
+            phone_verified_at=None,
             birthday=None,
             birthday_set_at=None,
             external_id=None,
             marketing_email_at=None,
             marketing_sms_at=None,
             marketing_inbox_at=None,
+            marketing_push_at=None,
         )
         user = member.user
         user.email = None
@@ -215,6 +221,11 @@ def member_enrol(
     email = email.strip().lower() if email else None
     external_id = external_id or None
     _member_enrol_validate(external_id=external_id, email=email, language=language)
+    if phone:
+        try:
+            phone = phone_normalize(phone)
+        except ValidationError as error:
+            raise ValidationError({"phone": error.messages[0]}) from None
 
     member = _member_find(external_id=external_id, email=email)
     if member is not None:

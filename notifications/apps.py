@@ -12,6 +12,7 @@ class NotificationsConfig(AppConfig):
         from members.portal import NavItem, register_export, register_nav_item
         from members.services import register_closing_hook
 
+        from .push import push_subscriptions_erase
         from .selectors import inbox_unread_count, messages_export
         from .services import messages_erase, quiet_hours
 
@@ -29,3 +30,4 @@ class NotificationsConfig(AppConfig):
         )
         register_export("messages", messages_export)
         register_closing_hook(messages_erase)
+        register_closing_hook(push_subscriptions_erase)

@@ -15,6 +15,8 @@ class Message(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email", _("E-mail")
         INBOX = "inbox", _("Inbox")
+        SMS = "sms", _("SMS")
+        PUSH = "push", _("Web Push")
 
     class Kind(models.TextChoices):
         TRANSACTIONAL = "transactional", _("Transactional")
@@ -155,3 +157,23 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.endpoint_id} ({self.state})"
+
+
+class PushSubscription(models.Model):
+    """A browser in which a member turned on notifications (the Push API's
+    subscription): where its push service takes messages for it, and the keys
+    the messages are encrypted with. Forgotten when the push service says it is
+    gone (404 or 410) or the member turns it off."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("push subscription")
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.endpoint[:60]}"

@@ -32,3 +32,17 @@ def register_status_notice(template: str) -> None:
 
 def is_status_notice(template: str) -> bool:
     return template in _any_status
+
+
+# Templates that also go by SMS and Web Push, to members who can get them: the
+# app registers, in its AppConfig.ready(), the channels it wrote templates for
+# (`<app>/sms/<name>.txt`, `<app>/push/<name>_title.txt` and `_body.txt`).
+_channels: dict[str, tuple[str, ...]] = {}
+
+
+def register_channels(template: str, channels: tuple[str, ...]) -> None:
+    _channels[template] = channels
+
+
+def template_channels(template: str) -> tuple[str, ...]:
+    return _channels.get(template, ())

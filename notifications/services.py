@@ -13,7 +13,9 @@ their own status, registry.register_status_notice), without an e-mail address, o
 address is on the suppression list, is not written to (suppressed, with the
 reason); marketing needs the channel's consent
 then, at most MARKETING_CAP per member and channel in a rolling
-MARKETING_CAP_DAYS (counted over the outbox), and waits out QUIET_HOURS.
+MARKETING_CAP_DAYS (counted over the outbox), and waits out QUIET_HOURS and,
+with MARKETING_SEND_TIME `usual_hour`, for the member's usual hour
+(notifications.sendtime). SMS and Web Push are sent by notifications.channels.
 """
 
 import datetime as dt
@@ -26,7 +28,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template import engines
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -35,9 +37,11 @@ from prometheus_client import Counter as MetricCounter
 from batch.services import program_zone
 from members.models import Member
 
+from .channels import CHANNEL_CONSENT, SENDERS, Undeliverable, channel_copies
 from .claims import rows_claim
 from .models import Message, Suppression, Unsubscription
 from .registry import is_status_notice, template_context
+from .sendtime import marketing_send_at
 from .webhooks import webhooks_send_due
 
 MAX_ATTEMPTS = 10
@@ -53,6 +57,7 @@ UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 CONSENT: dict[str, str] = {
     Message.Channel.EMAIL: "marketing_email_at",
     Message.Channel.INBOX: "marketing_inbox_at",
+    **CHANNEL_CONSENT,
 }
 
 log = structlog.get_logger(__name__)
@@ -96,8 +101,10 @@ def message_build(
 
 def messages_queue(*, messages: Iterable[Message]) -> None:
     """Put messages in the outbox in the caller's transaction (one with a member
-    and key already queued is left out) and send them once it commits."""
-    Message.objects.bulk_create(list(messages), ignore_conflicts=True)
+    and key already queued is left out), with their SMS and Web Push copies for
+    the members who can get them, and send them once it commits."""
+    messages = list(messages)
+    Message.objects.bulk_create([*messages, *channel_copies(messages)], ignore_conflicts=True)
     outbox_send_after_commit()
 
 
@@ -179,21 +186,24 @@ def message_language(message: Message) -> str:
     return message.language or message.member.language or settings.LANGUAGE_CODE
 
 
+def message_context(message: Message) -> dict[str, Any]:
+    """What every template of the message sees (in the active language)."""
+    return {
+        "member": message.member,
+        "program_name": settings.PROGRAM_NAME,
+        "site_url": settings.SITE_URL.rstrip("/"),
+        "marketing": message.kind == Message.Kind.MARKETING,
+        "unsubscribe_url": unsubscribe_url(member_id=message.member_id, channel=message.channel),
+        **template_context(message.template, message.context),
+    }
+
+
 def message_render(message: Message) -> dict[str, str]:
     """The message in its language: `subject`, `body` (plain text) and, for
     e-mail, `text` and `html` in the programme's layout with its footer."""
     app, _, name = message.template.partition(".")
     with translation.override(message_language(message)):
-        context = {
-            "member": message.member,
-            "program_name": settings.PROGRAM_NAME,
-            "site_url": settings.SITE_URL.rstrip("/"),
-            "marketing": message.kind == Message.Kind.MARKETING,
-            "unsubscribe_url": unsubscribe_url(
-                member_id=message.member_id, channel=message.channel
-            ),
-            **template_context(message.template, message.context),
-        }
+        context = message_context(message)
         text = engines["text"]
         subject = text.get_template(f"{app}/email/{name}_subject.txt").render(context)
         body = text.get_template(f"{app}/email/{name}_message.txt").render(context)
@@ -238,11 +248,29 @@ def _retry_at(attempts: int, now: dt.datetime) -> dt.datetime:
     return now + min(BACKOFF * 2 ** (attempts - 1), BACKOFF_MAX)
 
 
+def _send(message: Message, connection: Any) -> None:
+    if message.channel == Message.Channel.EMAIL:
+        _email(message, connection)
+    elif (sender := SENDERS.get(message.channel)) is not None:
+        language = message_language(message)
+        with translation.override(language):
+            context = message_context(message)
+        try:
+            sender(message, context, language)
+        except Undeliverable as undeliverable:
+            raise Suppressed(undeliverable.reason) from None
+
+
 def _deliver(message: Message, connection: Any, now: dt.datetime) -> str:
+    if message.kind == Message.Kind.MARKETING and (
+        later := marketing_send_at(member_id=message.member_id, now=now)
+    ):
+        # Not the member's hour: wait for it, without counting this claim as a try.
+        _settle(message, attempts=F("attempts") - 1, next_attempt_at=later)
+        return "deferred"
     try:
         _check(message, now)
-        if message.channel == Message.Channel.EMAIL:
-            _email(message, connection)
+        _send(message, connection)
     except Suppressed as suppressed:
         _settle(message, state=Message.State.SUPPRESSED, reason=suppressed.reason)
         return Message.State.SUPPRESSED

@@ -15,7 +15,8 @@ class PointsConfig(AppConfig):
             register_panel,
         )
         from members.services import register_sanction_hook
-        from notifications.registry import register_context
+        from notifications.models import Message
+        from notifications.registry import register_channels, register_context
 
         from .jobs import register_jobs
         from .messages import EXPIRING, expiring_context
@@ -25,6 +26,7 @@ class PointsConfig(AppConfig):
         register_jobs()
         register_sanction_hook(_sanction_applied)
         register_context(EXPIRING, expiring_context)
+        register_channels(EXPIRING, (Message.Channel.SMS, Message.Channel.PUSH))
         register_panel(Panel(order=10, template="points/panel.html", context=dashboard_panel))
         register_nav_item(NavItem(order=10, url_name="points:history", label=_("Points")))
         register_export("ledger", ledger_export)

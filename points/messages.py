@@ -17,5 +17,6 @@ def expiring_context(stored: Context) -> Context:
                 "expires_on": dt.date.fromisoformat(warning["expires_on"]),
             }
             for warning in stored["warnings"]
-        ]
+        ],
+        "push_path": "/me/points/",
     }

@@ -19,6 +19,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _test_settings(settings: object) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # type: ignore[attr-defined]
     settings.CELERY_TASK_ALWAYS_EAGER = True  # type: ignore[attr-defined]
+    # Marketing goes when due unless a test of the send time asks for the usual hour.
+    settings.MARKETING_SEND_TIME = "when_due"  # type: ignore[attr-defined]
+    settings.SMS_URL = "console://"  # type: ignore[attr-defined]
     settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]
         "django.contrib.auth.hashers.MD5PasswordHasher"
     ]

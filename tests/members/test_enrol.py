@@ -79,3 +79,9 @@ def test_twenty_concurrent_enrolments_make_one_member(email):
     assert sum(created for _number, created in results) == 1
     assert Member.objects.filter(external_id="C-RACE").count() == 1
     assert User.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_phone_number_is_kept_in_e164():
+    member, _created = member_enrol(email="p@example.com", phone="138 0013 8000")
+    assert member.phone == "+8613800138000"

@@ -73,6 +73,7 @@ def test_service_refuses_a_second_birthday_even_without_the_form(member):
         marketing_email=False,
         marketing_sms=False,
         marketing_inbox=False,
+        marketing_push=False,
     )
     member_update_profile(member=member, birthday=dt.date(1990, 5, 17), **kwargs)
     with pytest.raises(ValidationError):

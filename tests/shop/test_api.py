@@ -70,6 +70,7 @@ def test_malformed_json_is_invalid(api_client, body):
         ({"email": "a@example.com", "first_name": None}, {"first_name"}),
         ({"email": "a@example.com", "shoe_size": 42}, {"shoe_size"}),
         ({"email": "a@example.com", "phone": "1" * 33}, {"phone"}),
+        ({"email": "a@example.com", "phone": "12345"}, {"phone"}),
         ({"external_id": ""}, {"external_id"}),
         ({"external_id": "C\u0000"}, {"external_id"}),
         ({"external_id": "C\ud800"}, {"external_id"}),
