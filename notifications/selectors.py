@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from members.models import Member
 
-from .models import Message, Suppression
+from .models import Message, PushSubscription, Suppression
 from .services import CONSENT, MARKETING_CAP_DAYS, message_render
 
 
@@ -95,8 +95,13 @@ def members_reachable(*, members: QuerySet[Member], channel: str, kind: str) -> 
     """The `members` a message of `channel` and `kind` would reach now, by the
     rules the sender applies at send time: active; for e-mail an address not on
     the suppression list; for marketing, the channel's consent and fewer than
-    MARKETING_CAP marketing messages of the channel sent in the last 7 days."""
+    MARKETING_CAP marketing messages of the channel sent in the last 7 days; for
+    SMS a verified phone, for Web Push a subscribed browser."""
     members = members.filter(status=Member.Status.ACTIVE)
+    if channel == Message.Channel.SMS:
+        members = members.filter(phone_verified_at__isnull=False).exclude(phone="")
+    if channel == Message.Channel.PUSH:
+        members = members.filter(Exists(PushSubscription.objects.filter(member_id=OuterRef("pk"))))
     if channel == Message.Channel.EMAIL:
         suppressed = Suppression.objects.annotate(address=Lower("email")).filter(
             address=Lower(OuterRef("user__email"))
@@ -130,11 +135,11 @@ def reach_count(*, members: QuerySet[Member], channel: str, kind: str) -> Reach:
     active = members.filter(status=Member.Status.ACTIVE)
     n_active = active.count()
     addressed = active
-    if channel == Message.Channel.EMAIL:
+    if channel != Message.Channel.INBOX:
         addressed = members_reachable(
             members=active, channel=channel, kind=Message.Kind.TRANSACTIONAL
         )
-    n_addressed = addressed.count() if channel == Message.Channel.EMAIL else n_active
+    n_addressed = addressed.count() if channel != Message.Channel.INBOX else n_active
     consenting = n_addressed
     if kind == Message.Kind.MARKETING:
         consenting = addressed.filter(**{f"{CONSENT[channel]}__isnull": False}).count()
