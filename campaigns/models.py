@@ -160,6 +160,27 @@ class RfmBounds(models.Model):
         return f"RFM {self.as_of}"
 
 
+class SegmentFacts(models.Model):
+    """Each member's orders before one night, aggregated once that night by the
+    `segments` job (campaigns.segments) for its chunks to read instead of the
+    orders: the last order ever, and the last order, count and net spend in the
+    RFM window. One night's at a time; an unlogged table on PostgreSQL (a crash
+    empties it, and the next chunk builds it again)."""
+
+    member_id = models.BigIntegerField(primary_key=True)
+    as_of = models.DateField()
+    last_ever = models.DateTimeField()
+    last_at = models.DateTimeField(null=True)
+    n = models.IntegerField()
+    spend = models.BigIntegerField()
+
+    class Meta:
+        verbose_name_plural = "segment facts"
+
+    def __str__(self) -> str:
+        return f"{self.member_id} on {self.as_of}"
+
+
 class CampaignMemberSpend(models.Model):
     """Points one member has had from a campaign with a per-member budget."""
 

@@ -18,12 +18,22 @@ are each split into quintiles by NTILE(5): a member scores 1 + the number of
 tiles 1-4 whose highest value theirs exceeds (ties score alike). The bounds are
 computed over all those members once a night (`RfmBounds`), so the chunks score
 against the whole programme. Members without an order in the window have none.
+
+The orders are read once a night: the first chunk to run aggregates every
+member's orders into `SegmentFacts` (one GROUP BY over the orders) and computes
+the bounds from those facts; every chunk then reads the facts of its members,
+not the orders. A chunk writes only the members whose stage, scores or figures
+changed (`computed_on` is the night a member's row last changed; the member
+lookup reports the latest night the whole job ran, see campaigns.selectors), so
+a night in which little changed writes little. On PostgreSQL the facts are built
+under an exclusive advisory lock and read under a shared one, so a chunk never
+reads another night's facts, whatever runs at once.
 """
 
 import datetime as dt
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
 from batch.registry import Job, register
@@ -31,7 +41,7 @@ from batch.services import program_midnight
 from members.models import Member
 from shop.models import Order
 
-from .models import MemberSegment, RfmBounds
+from .models import MemberSegment, RfmBounds, SegmentFacts
 
 NEW_DAYS = 30
 AT_RISK_DAYS = 60
@@ -40,6 +50,7 @@ CHURNED_DAYS = 180
 RFM_WINDOW_DAYS = 365
 
 SEGMENT = MemberSegment._meta.db_table
+FACTS = SegmentFacts._meta.db_table
 ORDER = Order._meta.db_table
 MEMBER = Member._meta.db_table
 COUNTED = "o.total_minor > o.refunded_minor"
@@ -57,71 +68,141 @@ def _aware(value: dt.datetime | str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def rfm_bounds(as_of: dt.date) -> RfmBounds:
-    """The night's quintile bounds: computed by the first chunk to ask, one
-    statement over the window's orders, and kept for the others."""
-    found = RfmBounds.objects.filter(as_of=as_of).first()
-    if found is not None:
-        return found
+# pg_advisory_xact_lock key of the facts ("SEGF").
+FACTS_LOCK = 0x53454746
+
+
+def _facts_lock(cursor: Any, *, shared: bool) -> None:
+    if connection.vendor == "postgresql":
+        kind = "_shared" if shared else ""
+        cursor.execute(f"SELECT pg_advisory_xact_lock{kind}(%s)", [FACTS_LOCK])
+
+
+def _facts_night(cursor: Any) -> dt.date | None:
+    cursor.execute(f"SELECT as_of FROM {FACTS} LIMIT 1")
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    value = row[0]
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _facts_build(cursor: Any, as_of: dt.date) -> None:
+    """Replace the facts by the night's: one GROUP BY over the orders before
+    its midnight."""
+    empty = "TRUNCATE" if connection.vendor == "postgresql" else "DELETE FROM"
+    cursor.execute(f"{empty} {FACTS}")
+    window = _days_before(as_of, RFM_WINDOW_DAYS)
+    night = connection.ops.adapt_datefield_value(as_of)
+    cursor.execute(
+        f"""
+        INSERT INTO {FACTS} (member_id, as_of, last_ever, last_at, n, spend)
+        SELECT o.member_id, %s, MAX(o.placed_at),
+            MAX(CASE WHEN o.placed_at >= %s THEN o.placed_at END),
+            SUM(CASE WHEN o.placed_at >= %s THEN 1 ELSE 0 END),
+            SUM(CASE WHEN o.placed_at >= %s THEN o.total_minor - o.refunded_minor ELSE 0 END)
+        FROM {ORDER} o
+        WHERE o.placed_at < %s AND {COUNTED}
+        GROUP BY o.member_id
+        """,
+        [night, window, window, window, _days_before(as_of, 0)],
+    )
+    # A row no member joins (ids start at 1) says whose night the facts are,
+    # even when nobody has ordered.
+    cursor.execute(
+        f"INSERT INTO {FACTS} (member_id, as_of, last_ever, last_at, n, spend) "
+        "VALUES (0, %s, %s, NULL, 0, 0)",
+        [night, _days_before(as_of, 0)],
+    )
+
+
+def _bounds_compute(cursor: Any, as_of: dt.date) -> None:
+    """The night's quintile bounds, from the facts of the members who ordered
+    in the window."""
     tiles = range(1, 5)
     columns = ", ".join(
         f"MAX(CASE WHEN {tile}_tile = {n} THEN {value} END)"
         for tile, value in (("r", "last_at"), ("f", "n"), ("m", "spend"))
         for n in tiles
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH a AS (
-                SELECT o.member_id, MAX(o.placed_at) AS last_at, COUNT(*) AS n,
-                       SUM(o.total_minor - o.refunded_minor) AS spend
-                FROM {ORDER} o
-                WHERE o.placed_at >= %s AND o.placed_at < %s AND {COUNTED}
-                GROUP BY o.member_id
-            ), t AS (
-                SELECT last_at, n, spend,
-                       NTILE(5) OVER (ORDER BY last_at) AS r_tile,
-                       NTILE(5) OVER (ORDER BY n) AS f_tile,
-                       NTILE(5) OVER (ORDER BY spend) AS m_tile
-                FROM a
-            )
-            SELECT COUNT(*), {columns} FROM t
-            """,
-            [_days_before(as_of, RFM_WINDOW_DAYS), _days_before(as_of, 0)],
+    cursor.execute(
+        f"""
+        WITH t AS (
+            SELECT last_at, n, spend,
+                   NTILE(5) OVER (ORDER BY last_at) AS r_tile,
+                   NTILE(5) OVER (ORDER BY n) AS f_tile,
+                   NTILE(5) OVER (ORDER BY spend) AS m_tile
+            FROM {FACTS}
+            WHERE n > 0
         )
-        members, *values = cursor.fetchone()
-    bounds = RfmBounds(
-        as_of=as_of,
-        recency=[None if v is None else _aware(v).isoformat() for v in values[0:4]],
-        frequency=[None if v is None else int(v) for v in values[4:8]],
-        monetary=[None if v is None else int(v) for v in values[8:12]],
-        members=members,
+        SELECT COUNT(*), {columns} FROM t
+        """
     )
-    RfmBounds.objects.bulk_create([bounds], ignore_conflicts=True)
+    members, *values = cursor.fetchone()
+    RfmBounds.objects.bulk_create(
+        [
+            RfmBounds(
+                as_of=as_of,
+                recency=[None if v is None else _aware(v).isoformat() for v in values[0:4]],
+                frequency=[None if v is None else int(v) for v in values[4:8]],
+                monetary=[None if v is None else int(v) for v in values[8:12]],
+                members=members,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def segment_facts_prepare(as_of: dt.date) -> None:
+    """Make the facts the night's, and its bounds, unless they are already: a
+    night's first chunk builds them, the others (and a replay) find them."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        _facts_lock(cursor, shared=False)
+        if _facts_night(cursor) != as_of:
+            _facts_build(cursor, as_of)
+        if not RfmBounds.objects.filter(as_of=as_of).exists():
+            _bounds_compute(cursor, as_of)
+
+
+def rfm_bounds(as_of: dt.date) -> RfmBounds:
+    """The night's quintile bounds (with its facts built first, if need be)."""
+    found = RfmBounds.objects.filter(as_of=as_of).first()
+    if found is not None:
+        return found
+    segment_facts_prepare(as_of)
     return RfmBounds.objects.get(as_of=as_of)
 
 
 def _score(value: str, bounds: list, adapt: Any = None) -> tuple[str, list]:
-    """SQL for 1 + the number of bounds `value` exceeds (NULL without orders),
-    with its parameters."""
+    """SQL for 1 + the number of bounds `value` exceeds (NULL without orders in
+    the window), with its parameters."""
     terms = " + ".join(f"(CASE WHEN {value} > %s THEN 1 ELSE 0 END)" for _bound in bounds)
     params = [adapt(b) if adapt and b is not None else b for b in bounds]
-    return f"(CASE WHEN a.n > 0 THEN 1 + {terms} END)", params
+    return f"(CASE WHEN f.n > 0 THEN 1 + {terms} END)", params
 
 
 def _timestamp(text: str) -> Any:
     return connection.ops.adapt_datetimefield_value(dt.datetime.fromisoformat(text))
 
 
-def segments(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
-    """Write the lifecycle stage and RFM scores of members `first_id`..`last_id`
-    for the night `as_of`: one INSERT ... SELECT that upserts every member's row
-    (a replay of the same night writes the same values)."""
-    bounds = rfm_bounds(as_of)
-    recency, r_params = _score("a.last_at", bounds.recency, _timestamp)
-    frequency, f_params = _score("a.n", bounds.frequency)
-    monetary, m_params = _score("a.spend", bounds.monetary)
-    window = _days_before(as_of, RFM_WINDOW_DAYS)
+CHANGED = " OR ".join(
+    f"{SEGMENT}.{column} IS DISTINCT FROM excluded.{column}"
+    for column in (
+        "lifecycle",
+        "recency",
+        "frequency",
+        "monetary",
+        "last_order_at",
+        "orders",
+        "spend_minor",
+    )
+)
+
+
+def _upsert(cursor: Any, as_of: dt.date, bounds: RfmBounds, first_id: int, last_id: int) -> int:
+    recency, r_params = _score("f.last_at", bounds.recency, _timestamp)
+    frequency, f_params = _score("f.n", bounds.frequency)
+    monetary, m_params = _score("f.spend", bounds.monetary)
     params = [
         _days_before(as_of, CHURNED_DAYS),
         _days_before(as_of, DORMANT_DAYS),
@@ -131,50 +212,49 @@ def segments(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
         *f_params,
         *m_params,
         connection.ops.adapt_datefield_value(as_of),
-        window,
-        window,
-        window,
-        first_id,
-        last_id,
-        _days_before(as_of, 0),
         first_id,
         last_id,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {SEGMENT} (member_id, lifecycle, recency, frequency, monetary,
-                last_order_at, orders, spend_minor, computed_on)
-            SELECT m.id,
-                CASE WHEN COALESCE(a.last_ever, m.joined_at) < %s THEN 'churned'
-                     WHEN COALESCE(a.last_ever, m.joined_at) < %s THEN 'dormant'
-                     WHEN a.last_ever IS NULL OR m.joined_at >= %s THEN 'new'
-                     WHEN a.last_ever < %s THEN 'at_risk'
-                     ELSE 'active' END,
-                {recency}, {frequency}, {monetary},
-                a.last_ever, COALESCE(a.n, 0), COALESCE(a.spend, 0), %s
-            FROM {MEMBER} m
-            LEFT JOIN (
-                SELECT o.member_id, MAX(o.placed_at) AS last_ever,
-                    MAX(CASE WHEN o.placed_at >= %s THEN o.placed_at END) AS last_at,
-                    SUM(CASE WHEN o.placed_at >= %s THEN 1 ELSE 0 END) AS n,
-                    SUM(CASE WHEN o.placed_at >= %s
-                        THEN o.total_minor - o.refunded_minor ELSE 0 END) AS spend
-                FROM {ORDER} o
-                WHERE o.member_id BETWEEN %s AND %s AND o.placed_at < %s AND {COUNTED}
-                GROUP BY o.member_id
-            ) a ON a.member_id = m.id
-            WHERE m.id BETWEEN %s AND %s
-            ON CONFLICT (member_id) DO UPDATE SET
-                lifecycle = excluded.lifecycle, recency = excluded.recency,
-                frequency = excluded.frequency, monetary = excluded.monetary,
-                last_order_at = excluded.last_order_at, orders = excluded.orders,
-                spend_minor = excluded.spend_minor, computed_on = excluded.computed_on
-            """,
-            params,
-        )
-        written = cursor.rowcount
-    return {"members_segmented": max(written, 0)}
+    cursor.execute(
+        f"""
+        INSERT INTO {SEGMENT} (member_id, lifecycle, recency, frequency, monetary,
+            last_order_at, orders, spend_minor, computed_on)
+        SELECT m.id,
+            CASE WHEN COALESCE(f.last_ever, m.joined_at) < %s THEN 'churned'
+                 WHEN COALESCE(f.last_ever, m.joined_at) < %s THEN 'dormant'
+                 WHEN f.last_ever IS NULL OR m.joined_at >= %s THEN 'new'
+                 WHEN f.last_ever < %s THEN 'at_risk'
+                 ELSE 'active' END,
+            {recency}, {frequency}, {monetary},
+            f.last_ever, COALESCE(f.n, 0), COALESCE(f.spend, 0), %s
+        FROM {MEMBER} m
+        LEFT JOIN {FACTS} f ON f.member_id = m.id
+        WHERE m.id BETWEEN %s AND %s
+        ON CONFLICT (member_id) DO UPDATE SET
+            lifecycle = excluded.lifecycle, recency = excluded.recency,
+            frequency = excluded.frequency, monetary = excluded.monetary,
+            last_order_at = excluded.last_order_at, orders = excluded.orders,
+            spend_minor = excluded.spend_minor, computed_on = excluded.computed_on
+        WHERE {CHANGED}
+        """,
+        params,
+    )
+    return max(cursor.rowcount, 0)
+
+
+def segments(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
+    """Write the lifecycle stage and RFM scores of members `first_id`..`last_id`
+    for the night `as_of`, from the night's facts: one INSERT ... SELECT that
+    writes the members who are new to the table or whose values changed."""
+    bounds = rfm_bounds(as_of)
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            _facts_lock(cursor, shared=True)
+            if _facts_night(cursor) == as_of:
+                written = _upsert(cursor, as_of, bounds, first_id, last_id)
+                break
+        segment_facts_prepare(as_of)  # not built, lost in a crash, or another night's
+    return {"members_segmented": written}
 
 
 def register_jobs() -> None:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from batch.models import JobRun, Status
 from batch.services import program_zone
 from members.models import Member
 from shop.money import currency_exponent
@@ -81,11 +82,20 @@ def order_preview(*, document: Document, order: OrderFacts, member: MemberFacts)
 
 def segment_part(*, member: Member) -> dict | None:
     """The member's segment for the lookup: lifecycle and RFM scores as the
-    nightly job last found them (None before its first run)."""
+    nightly job last found them (None before its first run). The job writes a
+    member's row only when it changes, so it was found as it is on the latest
+    night the whole job ran, if that is later than the row's."""
     segment = MemberSegment.objects.filter(member=member).first()
     if segment is None:
         return None
     rfm = None
     if segment.recency is not None:
         rfm = {"r": segment.recency, "f": segment.frequency, "m": segment.monetary}
-    return {"lifecycle": segment.lifecycle, "rfm": rfm, "computed_on": segment.computed_on}
+    latest = (
+        JobRun.objects.filter(job="segments", status=Status.SUCCEEDED)
+        .order_by("-as_of")
+        .values_list("as_of", flat=True)
+        .first()
+    )
+    computed_on = max(segment.computed_on, latest) if latest else segment.computed_on
+    return {"lifecycle": segment.lifecycle, "rfm": rfm, "computed_on": computed_on}

@@ -176,3 +176,36 @@ def test_the_member_lookup_shows_the_segment_and_the_referral_code(api_client):
         "computed_on": "2026-11-20",
     }
     assert api_client.get(f"/api/v1/members/{fresh.number}").json()["segment"]["rfm"] is None
+
+
+def test_a_night_writes_only_the_members_whose_segment_changed(api_client):
+    changing = _member(last_order=_days_before(89))  # at risk; dormant two nights on
+    steady = _member(last_order=_days_before(500))  # churned, and stays so
+    night("segments", AS_OF)
+    later = AS_OF + dt.timedelta(days=2)
+
+    run = night("segments", later)
+
+    assert run.counts["members_segmented"] == 1
+    assert _segment(changing).computed_on == later
+    assert _segment(steady).computed_on == AS_OF
+    body = api_client.get(f"/api/v1/members/{steady.number}").json()
+    assert body["segment"]["computed_on"] == later.isoformat()
+
+
+def test_the_orders_are_read_once_a_night_and_the_facts_rebuilt_when_lost():
+    from campaigns.models import SegmentFacts
+
+    member = _member(last_order=_days_before(10))
+    night("segments", AS_OF, chunk_size=1)
+    assert SegmentFacts.objects.filter(as_of=AS_OF, member_id=member.pk).exists()
+    MemberSegment.objects.all().delete()
+    SegmentFacts.objects.all().delete()  # what a crash does to an unlogged table
+
+    night("segments", AS_OF + dt.timedelta(days=1))
+
+    assert _segment(member).lifecycle == "active"
+    assert _segment(member).recency == 1
+    assert set(SegmentFacts.objects.values_list("as_of", flat=True)) == {
+        AS_OF + dt.timedelta(days=1)
+    }
