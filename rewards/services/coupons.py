@@ -11,8 +11,8 @@ import datetime as dt
 import secrets
 from dataclasses import asdict, dataclass
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from batch.services import program_midnight
@@ -213,10 +213,10 @@ def coupon_refusal(
 
 
 def coupon_get(*, code: str) -> Coupon:
-    coupon = Coupon.objects.filter(code=code_normalize(code)).first()
-    if coupon is None:
-        raise NotFound("No coupon has this code.")
-    return coupon
+    try:
+        return Coupon.objects.get(code=code_normalize(code))
+    except Coupon.DoesNotExist:
+        raise NotFound("No coupon has this code.") from None
 
 
 def _use_replay(coupon: Coupon, shop: Shop, key: str, fingerprint: str) -> CouponUse | None:
@@ -230,18 +230,26 @@ def _use_replay(coupon: Coupon, shop: Shop, key: str, fingerprint: str) -> Coupo
     return use
 
 
-def _take_use(coupon: Coupon, now: dt.datetime) -> bool:
+# The conditional UPDATE of the uses counter, in SQL for its RETURNING (the ORM's
+# update() returns only a count): the uses after this one, or no row when none
+# was left, the coupon is void or it has expired.
+_TAKE_USE = """
+    UPDATE rewards_coupon SET uses_count = uses_count + 1
+    WHERE id = %s AND voided_at IS NULL AND (expires_at IS NULL OR expires_at > %s)
+      AND (uses_allowed IS NULL OR uses_count < uses_allowed)
+    RETURNING uses_count
+"""
+
+
+def _take_use(coupon: Coupon, now: dt.datetime) -> int | None:
     """Add one use if one is left and the coupon is neither void nor expired, as
     one conditional UPDATE: the row's lock makes concurrent redeems queue and
-    each re-checks the condition on the row as the one before left it."""
-    return bool(
-        Coupon.objects.filter(
-            Q(uses_allowed__isnull=True) | Q(uses_count__lt=F("uses_allowed")),
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-            pk=coupon.pk,
-            voided_at__isnull=True,
-        ).update(uses_count=F("uses_count") + 1)
-    )
+    each re-checks the condition on the row as the one before left it. Returns
+    the coupon's uses after it, or None when it took none."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_USE, [coupon.pk, connection.ops.adapt_datetimefield_value(now)])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def coupon_redeem(
@@ -257,13 +265,19 @@ def coupon_redeem(
     """Consume one use of the coupon for an order of `shop`; returns (use,
     created). The same key (of the same shop) again returns the first use; with
     other arguments, or for an order that already holds a use of the coupon, it
-    is a conflict."""
+    is a conflict.
+
+    The hot path of a promotion code (every checkout queues on its row): three
+    statements, the coupon read, the use inserted and the counter's conditional
+    UPDATE ... RETURNING, the row locked from that UPDATE to the commit only. A
+    retry is found by the use's unique key (the insert refuses it), or, when
+    the coupon cannot be used any more, looked up before refusing."""
     coupon = coupon_get(code=code)
-    if (earlier := _use_replay(coupon, shop, key, fingerprint)) is not None:
-        return earlier, False
     now = timezone.now()
     refusal = coupon_refusal(coupon=coupon, member=member, total_minor=total_minor, now=now)
     if refusal is not None:
+        if (earlier := _use_replay(coupon, shop, key, fingerprint)) is not None:
+            return earlier, False
         raise refusal
     try:
         with transaction.atomic():
@@ -277,14 +291,15 @@ def coupon_redeem(
                 total_minor=total_minor,
                 discount_minor=coupon_discount(coupon=coupon, total_minor=total_minor),
             )
-            if not _take_use(coupon, now):
+            uses_count = _take_use(coupon, now)
+            if uses_count is None:
                 coupon.refresh_from_db()
                 raise _refusal_of_status(coupon, now)
     except IntegrityError:
         if (earlier := _use_replay(coupon, shop, key, fingerprint)) is not None:
             return earlier, False
         raise Conflict(f"Order {order_id} already uses coupon {coupon.code}.") from None
-    coupon.refresh_from_db(fields=["uses_count"])
+    coupon.uses_count = uses_count
     use.coupon = coupon
     return use, True
 

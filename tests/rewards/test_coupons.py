@@ -248,6 +248,18 @@ def test_the_same_key_again_is_the_first_use_and_another_body_a_conflict():
     assert Coupon.objects.get(pk=coupon.pk).uses_count == 1
 
 
+def test_a_retry_after_the_last_use_was_taken_is_the_first_use_not_used_up():
+    coupon = amount_coupon(uses_allowed=1)
+    first, _created = redeem(coupon, order_id="o-1", key="k")
+
+    again, created = redeem(coupon, order_id="o-1", key="k")
+
+    assert not created and again.pk == first.pk
+    with pytest.raises(CouponUsedUp):
+        redeem(coupon, order_id="o-2", key="k-2")
+    assert Coupon.objects.get(pk=coupon.pk).uses_count == 1
+
+
 def test_one_order_uses_a_coupon_once():
     coupon = amount_coupon(uses_allowed=3)
     redeem(coupon, order_id="o-1", key="k-1")
