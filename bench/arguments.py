@@ -91,6 +91,12 @@ def _orders_http(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
+    parser.add_argument(
+        "--campaigns",
+        type=int,
+        default=0,
+        help="then this many active campaigns and the orders again (the issue's figure: 20)",
+    )
 
 
 def _admin(parser: argparse.ArgumentParser) -> None:

@@ -283,6 +283,43 @@ def _check(result: Result) -> list[str]:
     return report
 
 
+CAMPAIGNS_SHARE = 0.80  # with --campaigns, orders at least this share of the rate with none
+
+
+def _campaign_documents(count: int) -> list[dict]:
+    """`count` active campaigns that every bench order is checked against, of the
+    kinds an order meets (multipliers by category and weekday, member days,
+    bonuses over a total, welcome), stackable so each one is evaluated."""
+    every_day = {"days_of_month": list(range(1, 32))}
+    kinds: list[dict] = [
+        {"kind": "multiplier", "conditions": {"categories": ["tea"]}},
+        {"kind": "multiplier", "conditions": {"weekdays": [1, 2, 3, 4, 5, 6, 7]}},
+        {"kind": "member_day", "conditions": every_day},
+        {"kind": "order_bonus", "conditions": {"min_total": "100.00"}, "reward": {"points": 10}},
+        {"kind": "welcome", "reward": {"points": 20}},
+    ]
+    return [
+        {
+            "code": f"bench-{n}",
+            "name": f"Bench campaign {n}",
+            "priority": n,
+            "stackable": True,
+            "reward": {"multiplier": "1.1"},
+            **kinds[n % len(kinds)],
+        }
+        for n in range(count)
+    ]
+
+
+def _campaigns_activate(count: int) -> None:
+    from campaigns.catalogue import campaign_save
+    from campaigns.documents import document_parse
+
+    for data in _campaign_documents(count):
+        campaign_save(document=document_parse(data))
+    say(f"  {count} active campaigns saved")
+
+
 def run(
     *,
     members: int,
@@ -291,6 +328,7 @@ def run(
     workers: int,
     threads: int,
     duration: float,
+    campaigns: int = 0,
 ) -> Result:
     say("== order intake over HTTP: POST /api/v1/orders vs the stack's ceiling ==")
     generate(members=members, lots_per_member=lots_per_member, due_fraction=0.0)
@@ -317,6 +355,16 @@ def run(
         say(orders.describe())
         paced = measure("orders paced", work=order_work(members), rate=PACED_SHARE * orders.rate)
         say(paced.describe())
+        if campaigns:
+            _campaigns_activate(campaigns)
+            with_campaigns = measure(f"orders, {campaigns} campaigns", work=order_work(members))
+            say(with_campaigns.describe())
+            share = with_campaigns.rate / orders.rate if orders.rate else 0.0
+            say(
+                f"  with {campaigns} active campaigns: {share:.2f} of the rate with none "
+                f"(target at least {CAMPAIGNS_SHARE:.2f}): "
+                + ("met" if share >= CAMPAIGNS_SHARE else "NOT met")
+            )
     result = Result(ceiling, api_ceiling, orders, paced, _ledger())
     say()
     say(table([ceiling, api_ceiling, orders, paced]))
@@ -334,4 +382,5 @@ def main(args: argparse.Namespace) -> None:
         workers=args.workers,
         threads=args.threads,
         duration=args.duration,
+        campaigns=args.campaigns,
     )
