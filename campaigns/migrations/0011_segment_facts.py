@@ -17,7 +17,7 @@ def logged(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0009_broadcast'),
+        ('campaigns', '0010_broadcast_by_sms_and_push'),
     ]
 
     operations = [
