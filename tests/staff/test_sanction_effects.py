@@ -191,3 +191,20 @@ def test_a_warning_of_a_frozen_member_does_not_move_the_clock(staff):
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=13)):
         _sanction(member, Kind.RESTRICT, staff)  # leaving frozen: ten days back
     assert Lot.objects.get(member=member).expires_at == expires + dt.timedelta(days=10)
+
+
+def test_the_audit_does_not_count_a_frozen_members_points_as_left_past_expiry(staff):
+    from points.audit import audit_no_expired_points_left
+
+    start = program_midnight(dt.date(2026, 3, 1)) + dt.timedelta(hours=10)
+    with time_machine.travel(start, tick=False):
+        member = member_with_points(300)
+    with time_machine.travel(program_midnight(dt.date(2027, 2, 20)), tick=False):
+        _sanction(member, Kind.FREEZE, staff)
+    with time_machine.travel(program_midnight(dt.date(2027, 3, 5)) + dt.timedelta(hours=1)):
+        _expire(dt.date(2027, 3, 5))
+    assert Lot.objects.get(member=member).remaining == 300  # past its expiry, kept
+    assert audit_no_expired_points_left() == []
+    # Had the member not been frozen, the same lot would be reported.
+    Member.objects.filter(pk=member.pk).update(status=Member.Status.ACTIVE)
+    assert audit_no_expired_points_left() == [member.number]
