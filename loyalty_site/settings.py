@@ -176,10 +176,27 @@ LOGIN_REDIRECT_URL = "members:dashboard"
 # and allauth's own rate limits on login and sign-up stay at their defaults. They
 # count per client address: behind proxies, the address the last of the trusted
 # ones saw (X-Forwarded-For), not the proxy's.
-ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"
+ACCOUNT_ADAPTER = "notifications.accounts.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# A member signs in with their e-mail or their verified mobile number, with the
+# password or a one-time code (by e-mail or SMS). A number given at sign-up is
+# verified by a code at once. Codes: 6 digits, kept hashed (members.codes), valid
+# 5 minutes, 5 wrong tries end them, 2 resends at most (and one per 30 s a number).
+ACCOUNT_LOGIN_METHODS = {"email", "phone"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "phone", "password1*", "password2*"]
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 5 * 60
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 5
+ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = 2
+ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 5 * 60
+ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = 5
+ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = 2
+ALLAUTH_USER_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+ACCOUNT_FORMS = {
+    "login": "members.forms.LoginForm",
+    "confirm_login_code": "members.forms.ConfirmLoginCodeForm",
+    "verify_phone": "members.forms.VerifyPhoneForm",
+}
 ACCOUNT_UNIQUE_EMAIL = True
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 # Nobody learns from the site whether an e-mail is a member's: signing up with one

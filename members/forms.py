@@ -1,8 +1,12 @@
+from typing import Any
+
+from allauth.account import forms as allauth_forms
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .codes import code_digest
 from .models import Member, Sanction, User
 from .services import member_update_profile
 
@@ -91,3 +95,33 @@ class CloseAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise ValidationError(_("That is not your password."), code="wrong_password")
         return password
+
+
+class _HashedCode:
+    """What the member typed, hashed before allauth compares it with the digest
+    it holds (members.codes)."""
+
+    cleaned_data: dict
+
+    def clean_code(self) -> str:
+        typed: str = self.cleaned_data["code"]
+        self.cleaned_data["code"] = code_digest(typed)
+        super().clean_code()  # type: ignore[misc]
+        return typed
+
+
+class ConfirmLoginCodeForm(_HashedCode, allauth_forms.ConfirmLoginCodeForm):
+    pass
+
+
+class VerifyPhoneForm(_HashedCode, allauth_forms.VerifyPhoneForm):
+    pass
+
+
+class LoginForm(allauth_forms.LoginForm):
+    """allauth's login form; its one field takes an e-mail or a mobile number."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = _("Email or mobile number")
+        self.fields["login"].widget.attrs["placeholder"] = _("Email or mobile number")

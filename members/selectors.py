@@ -5,9 +5,11 @@ import re
 from dataclasses import dataclass
 from typing import TypedDict
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from .models import Member
+from .phones import phone_normalize
 from .services import NUMBER_DIGITS
 
 _MEMBER_NUMBER = re.compile(rf"M[0-9]{{{NUMBER_DIGITS}}}")
@@ -89,3 +91,17 @@ def member_consents(*, member: Member) -> list[Consent]:
         Consent("inbox", str(_("Inbox")), member.marketing_inbox_at),
         Consent("push", str(_("Browser notifications")), member.marketing_push_at),
     ]
+
+
+def member_by_verified_phone(*, phone: str) -> Member | None:
+    """The member who verified this number (any way it is written), if any."""
+    try:
+        e164 = phone_normalize(phone)
+    except ValidationError:
+        return None
+    return (
+        Member.objects.select_related("user")
+        .filter(phone=e164, phone_verified_at__isnull=False)
+        .exclude(status=Member.Status.CLOSED)
+        .first()
+    )

@@ -381,3 +381,13 @@ def member_sanction(*, member: Member, kind: str, reason: str, actor: User) -> S
             hook(sanction)
     member.status = status_after
     return sanction
+
+
+def member_phone_set(*, member: Member, phone: str, verified: bool) -> None:
+    """The member's mobile number (E.164), verified or not yet. A new number
+    is unverified until its code is entered; a number another member verified
+    cannot be verified again (the database refuses it)."""
+    Member.objects.filter(pk=member.pk).update(
+        phone=phone_normalize(phone), phone_verified_at=timezone.now() if verified else None
+    )
+    member.refresh_from_db(fields=["phone", "phone_verified_at"])

@@ -23,7 +23,7 @@ from django.utils import translation
 from members.models import Member
 
 from .models import Message, PushSubscription
-from .push import push_send
+from .push import push_enabled, push_send
 from .registry import template_channels
 from .sms import SmsRefused, sms_send
 
@@ -74,6 +74,8 @@ def sms_deliver(message: Message, context: dict, language: str) -> None:
 
 
 def push_deliver(message: Message, context: dict, language: str) -> None:
+    if not push_enabled():
+        raise Undeliverable("push_off")
     subscriptions = list(PushSubscription.objects.filter(member_id=message.member_id))
     if not subscriptions:
         raise Undeliverable("no_subscription")
@@ -115,7 +117,9 @@ def channel_copies(messages: Sequence[Message]) -> list[Message]:
             PushSubscription.objects.filter(member_id__in=member_ids).values_list(
                 "member_id", flat=True
             )
-        ),
+        )
+        if push_enabled()
+        else set(),
     }
     consenting: dict[str, set[int]] = {
         channel: set(

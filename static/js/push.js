@@ -1,6 +1,6 @@
 /* Web Push on the profile page: subscribe this browser to the programme's
    notifications, or stop them. The page works without it (the section stays
-   hidden); the server keeps the subscription (POST /me/push/subscribe/). */
+   hidden); the server keeps the subscription (POST /push/subscribe/). */
 (function () {
     "use strict";
     const section = document.getElementById("push-settings");

@@ -62,13 +62,13 @@ def test_a_browser_subscribes_and_unsubscribes_on_the_profile_page(client, vapid
         "endpoint": "https://fcm.googleapis.com/fcm/send/abc",
         "keys": {"p256dh": p256dh, "auth": auth},
     }
-    answer = client.post("/me/push/subscribe/", json.dumps(body), content_type="application/json")
+    answer = client.post("/push/subscribe/", json.dumps(body), content_type="application/json")
     assert answer.status_code == 201
     subscription = PushSubscription.objects.get()
     assert subscription.member == member and subscription.auth == auth
 
     bad = client.post(
-        "/me/push/subscribe/",
+        "/push/subscribe/",
         json.dumps({"endpoint": "https://x.example/1", "keys": {"p256dh": "AAAA", "auth": auth}}),
         content_type="application/json",
     )
@@ -76,7 +76,7 @@ def test_a_browser_subscribes_and_unsubscribes_on_the_profile_page(client, vapid
     assert PushSubscription.objects.count() == 1
 
     gone = client.post(
-        "/me/push/unsubscribe/",
+        "/push/unsubscribe/",
         json.dumps({"endpoint": body["endpoint"]}),
         content_type="application/json",
     )
@@ -168,3 +168,15 @@ def test_expiry_warnings_go_by_sms_and_push_to_members_who_can_get_them(vapid):
         (reachable.pk, "push", "w1:push"),
         (email_only.pk, "email", "w2"),
     }
+
+
+def test_without_vapid_keys_a_push_is_suppressed_not_retried(settings):
+    settings.VAPID_PUBLIC_KEY = settings.VAPID_PRIVATE_KEY = ""
+    member = MemberFactory()
+    PushSubscription.objects.create(
+        member=member, endpoint="https://push.example/1", p256dh="x", auth="y"
+    )
+    message = queue(member, channel=Message.Channel.PUSH)
+    outbox_send_due()
+    message.refresh_from_db()
+    assert (message.state, message.reason) == ("suppressed", "push_off")
