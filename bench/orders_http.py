@@ -126,6 +126,11 @@ def serving(*, workers: int, threads: int) -> Iterator[int]:
         "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
         "LOG_LEVEL": "WARNING",
         "API_RATE_LIMIT": "",  # one key sends thousands of requests a second
+        # The tasks an order asks for (an upgraded member's notice to send) are
+        # published to a broker, as in production, not run in the request as
+        # without one: an in-process broker nobody consumes from.
+        "CELERY_BROKER_URL": "memory://",
+        "CELERY_RESULT_BACKEND": "",
     }
     # The site's gunicorn.conf.py (gthread, keep-alive), with this many workers and threads.
     command = [

@@ -5,26 +5,34 @@ Through the ORM an order cost 19 statements and about 14 ms of Python (compiling
 each query and building its model instances), a twentieth of what the same
 server answers for a trivial endpoint (`python -m bench orders_http`). Here an
 order for a member who has ordered before is these statements, in one
-transaction:
+transaction and four round trips to the database:
 
-    1. LOCK_MEMBER     the member by number, their tier state and balance row
-                       locked (in that order, as every transaction that takes both),
-                       in one statement
-    2. INSERT_ORDER    the order, or nothing when its id is taken: a retry, or the
-                       same order sent twice at once (the second insert waits for
-                       the first to commit and then does nothing), is then answered
-                       as the first time; no check before, no savepoint
-    3. INSERT_LINES    every line in one statement
-    4. the member's qualifying spend and running plan (tiers.selectors), read
-       after the lock, so that it counts every order committed before this one
-    5-7. the points: entry, balance, lot (`points_earn`, the ledger's one write
-       path, given the balance row locked in 1)
-    8. INSERT_ORDER_POINTS what the order earned: the answer a retry gets
+    1. ORDER_BEGIN, sent together (psycopg's pipeline mode), run one after another:
+       LOCK_MEMBER     the member by number, their tier state and balance row
+                       locked (in that order, as every transaction that takes both)
+       INSERT_ORDER    the order, for the member found by number, or nothing when
+                       its id is taken: a retry, or the same order sent twice at
+                       once (the second insert waits for the first to commit and
+                       then does nothing), is then answered as the first time; no
+                       check before, no savepoint
+       INSERT_LINES    every line, of the order found by its shop's id
+       STANDING        the member's qualifying spend (this order included) and
+                       running plan (tiers.selectors), read after the lock, so that
+                       it counts every order committed before this one
+    2-3. the points: the entry, then the balance and the lot (`points_earn`, the
+       ledger's one write path, given the balance row locked in 1)
+    4. INSERT_ORDER_POINTS what the order earned: the answer a retry gets
+
+What the statements of 1 write is undone with the transaction when the answer
+says the order may not be taken: its id was taken (nothing inserted, and so no
+lines: they name an order inserted by this transaction or by the one it waited
+for, which this one then rolls back), the member is unknown (nothing inserted),
+frozen or closed. A member's first order finds no tier state or balance row to
+lock: those rows are created, locked, and the spend read again.
 
 The tiers and plans come from a per-process cache (`tiers.selectors.tier_rules`).
-A member's first order creates their tier state and balance row first. Every
-statement is portable between PostgreSQL and SQLite; on PostgreSQL they run as
-the ledger's do (`points.ledger_sql.together`: bound by the server, prepared
+Every statement is portable between PostgreSQL and SQLite; on PostgreSQL they run
+as the ledger's do (`points.ledger_sql.together`: bound by the server, prepared
 once they have run a few times on a connection).
 """
 
@@ -36,11 +44,11 @@ from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
 from members.models import Member
-from points.ledger_sql import Balance, together
+from points.ledger_sql import Balance, Statement, together
 from points.models import Account
 from shop.models import Order, OrderLine
 from tiers.models import MemberTier
-from tiers.selectors import tier_cached
+from tiers.selectors import Standing, standing_from, standing_statement, tier_cached
 
 from .models import OrderPoints
 
@@ -65,11 +73,17 @@ _LOCK_MEMBER = f"""
 _INSERT_ORDER = f"""
     INSERT INTO {ORDER} (shop_id, order_id, member_id, placed_at, currency, total_minor,
         shipping_minor, refunded_minor, created_at, api_key_id, shopify_shop_id, fingerprint)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s)
+    SELECT %s, %s, m.id, %s, %s, %s, %s, 0, %s, %s, %s, %s FROM {MEMBER} m WHERE m.number = %s
     ON CONFLICT DO NOTHING
     RETURNING id
 """  # noqa: S608
-_INSERT_LINES = "INSERT INTO {line} (order_id, sku, category, quantity, amount_minor) VALUES {rows}"
+# The lines of the order with the shop's order id: none when there is no such order.
+_INSERT_LINES = """
+    INSERT INTO {line} (order_id, sku, category, quantity, amount_minor)
+    SELECT o.id, v.column1, v.column2, v.column3, v.column4
+    FROM {order} o, (VALUES {rows}) v
+    WHERE o.shop_id = %s AND o.order_id = %s
+"""
 _INSERT_ORDER_POINTS = f"""
     INSERT INTO {ORDER_POINTS} (order_id, points, pending_until, rules) VALUES (%s, %s, %s, %s)
 """  # noqa: S608
@@ -84,18 +98,27 @@ class OrderMember:
     balance: Balance
 
 
+@dataclass
+class OrderBegun:
+    """What the first round trip of an order found."""
+
+    locked: OrderMember | None  # None: no such member, or no tier state or balance row yet
+    order_pk: int | None  # None: the order's id is taken, or no such member
+    standing: Standing  # read under the lock (when `locked`)
+
+
 def _ts(value: dt.datetime | None) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def lock_member(cursor: CursorWrapper, number: str) -> OrderMember | None:
-    """The member whose number is `number`, their tier state and balance row
-    locked until the transaction ends; None when the member has no tier state or
-    balance row yet (or there is no such member)."""
+def _lock_statement(number: str) -> Statement:
     sql = _LOCK_MEMBER
     if connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF t, a"
-    (rows,) = together(cursor, [(sql, [number])])
+    return sql, [number]
+
+
+def _locked(number: str, rows: list[tuple[Any, ...]]) -> OrderMember | None:
     if not rows:
         return None
     member_id, status, verified, tier_id, since, grace_until, available, pending, earned = rows[0]
@@ -107,15 +130,20 @@ def lock_member(cursor: CursorWrapper, number: str) -> OrderMember | None:
     return OrderMember(member, state, balance)
 
 
-def insert_order(cursor: CursorWrapper, order: Order) -> int | None:
-    """Insert `order`; its id, or None (nothing written) when its shop's order id is
-    taken."""
-    statement = (
+def lock_member(cursor: CursorWrapper, number: str) -> OrderMember | None:
+    """The member whose number is `number`, their tier state and balance row
+    locked until the transaction ends; None when the member has no tier state or
+    balance row yet (or there is no such member)."""
+    (rows,) = together(cursor, [_lock_statement(number)])
+    return _locked(number, rows)
+
+
+def _insert_order_statement(order: Order, number: str) -> Statement:
+    return (
         _INSERT_ORDER,
         [
             order.shop_id,
             order.order_id,
-            order.member_id,
             _ts(order.placed_at),
             order.currency,
             order.total_minor,
@@ -124,21 +152,39 @@ def insert_order(cursor: CursorWrapper, order: Order) -> int | None:
             order.api_key_id,
             order.shopify_shop_id,
             order.fingerprint,
+            number,
         ],
     )
-    (inserted,) = together(cursor, [statement])
-    return inserted[0][0] if inserted else None
 
 
-def insert_lines(
-    cursor: CursorWrapper, order_id: int, lines: list[tuple[str, str, int, int]]
-) -> None:
-    """Insert the order's lines, (sku, category, quantity, amount_minor) each."""
-    if not lines:
-        return
-    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(lines))
-    values = [value for line in lines for value in (order_id, *line)]
-    together(cursor, [(_INSERT_LINES.format(line=LINE, rows=rows), values)])
+def _insert_lines_statement(order: Order, lines: list[tuple[str, str, int, int]]) -> Statement:
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(lines))
+    values = [value for line in lines for value in line]
+    sql = _INSERT_LINES.format(line=LINE, order=ORDER, rows=rows)
+    return sql, [*values, order.shop_id, order.order_id]
+
+
+def order_begin(
+    cursor: CursorWrapper,
+    *,
+    number: str,
+    order: Order,
+    lines: list[tuple[str, str, int, int]],
+    today: dt.date,
+) -> OrderBegun:
+    """Lock the member numbered `number`, insert `order` (its member unset: found
+    by number) and its lines, (sku, category, quantity, amount_minor) each, and
+    read the member's standing, in one round trip."""
+    statements = [_lock_statement(number), _insert_order_statement(order, number)]
+    if lines:
+        statements.append(_insert_lines_statement(order, lines))
+    statements.append(standing_statement(last_day=today, at=order.placed_at, number=number))
+    locked, inserted, *_lines, standing = together(cursor, statements)
+    return OrderBegun(
+        locked=_locked(number, locked),
+        order_pk=inserted[0][0] if inserted else None,
+        standing=standing_from(standing),
+    )
 
 
 def insert_order_points(

@@ -30,7 +30,7 @@ from tiers.services import EarnRate, PlanLine, lock_state, plans_refund, tier_or
 from .enrolment import member_join
 from .metrics import orders_count
 from .models import Event, OrderPoints
-from .order_sql import OrderMember, insert_lines, insert_order, insert_order_points, lock_member
+from .order_sql import OrderMember, insert_order_points, lock_member, order_begin
 from .orders import order_campaigns_apply, order_refund_reverse, refund_entries
 from .rules import LineFacts
 
@@ -128,11 +128,9 @@ def _member_number(data: OrderInput) -> str:
     )
 
 
-def _lock_member(cursor: CursorWrapper, number: str) -> OrderMember:
-    """The member numbered `number` with their tier state and balance row locked;
-    a member's first order creates those rows first."""
-    if (locked := lock_member(cursor, number)) is not None:
-        return locked
+def _lock_new_member(cursor: CursorWrapper, number: str) -> OrderMember:
+    """The member numbered `number`, whose tier state and balance row the order
+    found none of: created, then locked as an order locks them."""
     member_id = Member.objects.filter(number=number).values_list("pk", flat=True).first()
     if member_id is None:
         raise NotFound(f"No member has the number {number[:20]!r}.")
@@ -240,38 +238,45 @@ def order_record(
     try:
         _check_order(data)
         number = _member_number(data)
+        today = program_today()
+        order = Order(
+            shop=shop,
+            order_id=data.order_id,
+            placed_at=data.placed_at,
+            currency=data.currency,
+            total_minor=_net_minor(data),
+            shipping_minor=data.shipping_minor,
+            api_key=api_key,
+            shopify_shop=shopify_shop,
+            fingerprint=fingerprint,
+        )
+        lines = [(ln.sku, ln.category, ln.quantity, ln.amount_minor) for ln in data.lines]
         with transaction.atomic(), connection.cursor() as cursor:
-            # 1. the member, their tier state and balance row locked
-            locked = _lock_member(cursor, number)
+            # 1. in one round trip: the member, their tier state and balance row
+            # locked; the order (nothing when its id is taken) and its lines; the
+            # member's standing
+            begun = order_begin(cursor, number=number, order=order, lines=lines, today=today)
+            locked = begun.locked or _lock_new_member(cursor, number)
             member = locked.member
             _check_transacting(member)
-            # 2-3. the order (nothing when its id is taken) and its lines
-            order = Order(
-                shop=shop,
-                order_id=data.order_id,
-                member=member,
-                placed_at=data.placed_at,
-                currency=data.currency,
-                total_minor=_net_minor(data),
-                shipping_minor=data.shipping_minor,
-                api_key=api_key,
-                shopify_shop=shopify_shop,
-                fingerprint=fingerprint,
-            )
-            order.pk = insert_order(cursor, order)
-            if order.pk is None:
+            if begun.order_pk is None:
                 raise _OrderTaken
+            order.pk, order.member = begun.order_pk, member
             order._state.adding = False
-            lines = [(ln.sku, ln.category, ln.quantity, ln.amount_minor) for ln in data.lines]
-            insert_lines(cursor, order.pk, lines)
-            # 4. plans bought, spend and an upgrade; the rate the order earns at
-            rate = tier_order_apply(state=locked.state, order=order, lines=_plan_lines(data.lines))
+            # plans bought, spend and an upgrade; the rate the order earns at
+            rate = tier_order_apply(
+                state=locked.state,
+                order=order,
+                lines=_plan_lines(data.lines),
+                today=today,
+                standing=begun.standing if begun.locked else None,  # else read unlocked
+            )
             earning = order_earning(order=order, rate=rate)
             if member.status != Member.Status.ACTIVE:
                 earning = Earning(points=0, rules=[])
             release = data.placed_at + dt.timedelta(days=settings.RETURN_WINDOW_DAYS)
             pending_until = release if release > timezone.now() else None
-            if earning.points:  # 5-7. entry, balance, lot
+            if earning.points:  # 2-3. entry; balance and lot
                 points_earn(
                     member=member,
                     points=earning.points,
@@ -288,7 +293,7 @@ def order_record(
                     lines=_line_facts(data.lines),
                     rate_rules=rate.rules,
                     available_from=pending_until,
-                    today=program_today(),
+                    today=today,
                     locked=locked.balance,
                 )
                 earning = Earning(
@@ -297,7 +302,7 @@ def order_record(
                 )
             if not earning.points:
                 pending_until = None
-            # 8. what it earned: the answer a retry gets
+            # 4. what it earned: the answer a retry gets
             insert_order_points(cursor, order.pk, earning.points, pending_until, earning.rules)
             if data.coupons:
                 coupons_consume_for_order(

@@ -13,9 +13,10 @@ The rules stay in the services; these functions only read and write rows.
 On PostgreSQL the services' statements go through `together`: bound by the
 server and prepared once they have run a few times on a connection (the server
 no longer parses and plans them each time), and those that need nothing from
-each other sent in one round trip: a redemption is three (the lock and the lots,
-the entry, the balance with the lots taken and their uses), as few as the plain
-SQL it is measured against. On a machine whose cores the server shares, every
+each other sent in one round trip: an earn is three (the lock, the entry, the
+balance with the lot), a redemption three (the lock and the lots, the entry, the
+balance with the lots taken and their uses), as few as the plain SQL it is
+measured against. On a machine whose cores the server shares, every
 round trip is a wait for both to be scheduled again.
 
 The nightly jobs are plain SQL because the ORM cannot say INSERT ... SELECT or an
@@ -32,6 +33,7 @@ rows are locked in member order before anything is written, as every service doe
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -324,7 +326,7 @@ class SpendableLot(NamedTuple):
     due: bool  # expired by the cutoff asked about, not yet taken by the expiry
 
 
-Statement = tuple[str, list[Any]]
+Statement = tuple[str, Sequence[Any] | Mapping[str, Any]]  # parameters by position or name
 
 
 def together(cursor: CursorWrapper, statements: list[Statement]) -> list[list[tuple[Any, ...]]]:
@@ -334,9 +336,11 @@ def together(cursor: CursorWrapper, statements: list[Statement]) -> list[list[tu
     On PostgreSQL they are sent together in psycopg's pipeline mode, in one round
     trip to the server, with their parameters bound by the server, so that
     psycopg prepares each statement on the connection once it has run a few times
-    and the server no longer parses and plans it every time (Django's own cursors
-    bind parameters on the client: every statement is parsed and planned). SQLite
-    runs them one by one."""
+    (settings.py: DATABASE_PREPARE_THRESHOLD; Django turns psycopg's preparing off
+    unless told) and the server no longer parses and plans it every time, which
+    halves the server's work for an order (Django's own cursors bind parameters
+    on the client: every statement is parsed and planned). SQLite runs them one
+    by one."""
     if connection.vendor != "postgresql":
         results = []
         for sql, params in statements:
@@ -400,6 +404,17 @@ def has_entry_with_key(cursor: CursorWrapper, member_id: int, key: str) -> bool:
     return cursor.fetchone() is not None
 
 
+@dataclass(frozen=True)
+class NewLot:
+    """The lot an entry credits its points to."""
+
+    original: int
+    remaining: int  # less than original where the points repaid a debt
+    pending: bool
+    available_from: dt.datetime
+    expires_at: dt.datetime
+
+
 def write_entry(
     cursor: CursorWrapper,
     balance: Balance,
@@ -407,11 +422,12 @@ def write_entry(
     now: dt.datetime,
     entry: Entry,
     taking: list[tuple[int, int]] | None = None,
+    lot: NewLot | None = None,
 ) -> int | None:
     """Insert `entry` and write `balance` (already moved by it); the entry's id.
     None, with nothing written, when the member has an entry with its key.
-    `taking`: (lot id, points) to take from lots as `take_from_lots` does, in the
-    same round trip as the balance."""
+    `taking`: (lot id, points) to take from lots as `take_from_lots` does, and
+    `lot`: the lot the entry credits, in the same round trip as the balance."""
     insert: Statement = (
         _INSERT_ENTRY,
         [
@@ -440,23 +456,26 @@ def write_entry(
         _UPDATE_BALANCE,
         [balance.available, balance.pending, balance.lifetime_earned, _ts(now), balance.member_id],
     )
-    together(cursor, [update, *_take_statements(entry_id, taking or [])])
+    statements = [update, *_take_statements(entry_id, taking or [])]
+    if lot is not None:
+        statements.append(_lot_statement(balance.member_id, entry_id, lot))
+    together(cursor, statements)
     return entry_id
 
 
-def insert_lot(
-    cursor: CursorWrapper,
-    *,
-    member_id: int,
-    entry_id: int,
-    original: int,
-    remaining: int,
-    pending: bool,
-    available_from: dt.datetime,
-    expires_at: dt.datetime,
-) -> None:
-    params = [member_id, entry_id, original, remaining, pending]
-    together(cursor, [(_INSERT_LOT, [*params, _ts(available_from), _ts(expires_at)])])
+def _lot_statement(member_id: int, entry_id: int, lot: NewLot) -> Statement:
+    return (
+        _INSERT_LOT,
+        [
+            member_id,
+            entry_id,
+            lot.original,
+            lot.remaining,
+            lot.pending,
+            _ts(lot.available_from),
+            _ts(lot.expires_at),
+        ],
+    )
 
 
 def spendable_lots(

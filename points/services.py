@@ -41,10 +41,10 @@ from .expiry import lot_expires_at
 from .ledger_sql import (
     NIGHTLY_FINGERPRINT,
     Balance,
+    NewLot,
     SpendableLot,
     expire_due_lots,
     has_entry_with_key,
-    insert_lot,
     insert_lot_uses,
     lock_balance,
     lock_balance_with_lots,
@@ -146,9 +146,11 @@ def _write(
     reverses: Entry | None = None,
     effective_at: dt.datetime | None = None,
     taking: list[tuple[int, int]] | None = None,
+    lot: NewLot | None = None,
 ) -> tuple[Entry, bool]:
-    """Insert the entry and move the balance: (entry, True). When the member has
-    an entry with this key already, nothing is written: (that entry, False), or
+    """Insert the entry and move the balance, taking from lots (`taking`) or
+    crediting a new one (`lot`): (entry, True). When the member has an entry
+    with this key already, nothing is written: (that entry, False), or
     IdempotencyConflict if it was written for other arguments."""
     now = timezone.now()
     balance.available += amount
@@ -174,7 +176,7 @@ def _write(
     )
     # No savepoint: the insert does nothing on the unique key (ON CONFLICT), and
     # with the balance row locked no other insert of the key can be under way.
-    entry_id = write_entry(cursor, balance, now=now, entry=entry, taking=taking)
+    entry_id = write_entry(cursor, balance, now=now, entry=entry, taking=taking, lot=lot)
     if entry_id is None:
         return _earlier_entry(member_id=balance.member_id, key=key, fingerprint=fingerprint), False
     entry.id = entry_id
@@ -197,6 +199,13 @@ def _credit_lots(account_available_before: int, pieces: Sequence[tuple[Lot | Non
         if points - repaid:
             credited.append((lot, points - repaid))
     return credited
+
+
+def _credited(account_available_before: int, points: int) -> int:
+    """What of `points` earned goes to their lot: what is left once they have
+    repaid the account's debt."""
+    credited = _credit_lots(account_available_before, [(None, points)])
+    return credited[0][1] if credited else 0
 
 
 def _has_overdue_lots(cursor: CursorWrapper, member_id: int, now: dt.datetime) -> bool:
@@ -306,8 +315,8 @@ def points_earn(
         if balance.member_status != Member.Status.ACTIVE:
             inactive = MemberInactive(f"Member {member.number} is {member.status} and cannot earn.")
             return _refuse(cursor, inactive, member_id=member.pk, key=key, fingerprint=fingerprint)
-        before = balance.available
-        entry, written = _write(
+        credited = points if pending else _credited(balance.available, points)
+        entry, _ = _write(
             cursor,
             balance,
             kind=Kind.PENDING if pending else Kind.EARN,
@@ -319,19 +328,7 @@ def points_earn(
             actor=actor,
             reason=reason,
             effective_at=effective_at,
-        )
-        if not written:
-            return entry
-        credited = [(None, points)] if pending else _credit_lots(before, [(None, points)])
-        insert_lot(
-            cursor,
-            member_id=member.pk,
-            entry_id=entry.id,
-            original=points,
-            remaining=credited[0][1] if credited else 0,
-            pending=pending,
-            available_from=starts,
-            expires_at=lot_expires_at(starts),
+            lot=NewLot(points, credited, pending, starts, lot_expires_at(starts)),
         )
     return entry
 
@@ -425,7 +422,7 @@ def points_redeem(
         taken, short = _takes(lots, points)
         if short:
             raise AssertionError(f"ledger out of balance for member {member.pk}: lots short")
-        entry, _written = _write(
+        entry, _ = _write(
             cursor,
             balance,
             kind=Kind.REDEEM,
@@ -629,7 +626,10 @@ def points_adjust(
             ) is not None:
                 return earlier
             balance = _expire_overdue(cursor, balance, now)
-        before = balance.available
+        lot = None
+        if points > 0:
+            credited = _credited(balance.available, points)
+            lot = NewLot(points, credited, False, now, lot_expires_at(now))
         entry, written = _write(
             cursor,
             balance,
@@ -640,22 +640,11 @@ def points_adjust(
             fingerprint=fingerprint,
             actor=actor,
             reason=reason,
+            lot=lot,
         )
         if not written:
             return entry
-        if points > 0:
-            credited = _credit_lots(before, [(None, points)])
-            insert_lot(
-                cursor,
-                member_id=member.pk,
-                entry_id=entry.id,
-                original=points,
-                remaining=credited[0][1] if credited else 0,
-                pending=False,
-                available_from=now,
-                expires_at=lot_expires_at(now),
-            )
-        else:
+        if points < 0:
             _take_from_lots(
                 cursor,
                 entry,

@@ -5,6 +5,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from batch.services import program_midnight, program_today
 from members.models import Member
+from points.ledger_sql import Statement, together
 from shop.models import Order
 
 from .models import MemberTier, PaidPlan, Subscription, Tier
@@ -23,17 +25,25 @@ RULES_CACHE_SECONDS = 5.0
 
 ORDER = Order._meta.db_table
 SUBSCRIPTION = Subscription._meta.db_table
+MEMBER = Member._meta.db_table
 # Plain SQL: every order reads it (campaigns/order_sql.py says why the order path
 # is plain SQL). Spend is net of refunds; an order wholly refunded does not count.
-_STANDING = f"""
+# {member} is the member's id: a parameter, or a subquery finding it by number.
+_STANDING = """
     SELECT COALESCE(SUM(o.total_minor - o.refunded_minor), 0),
         COUNT(CASE WHEN o.total_minor > o.refunded_minor THEN 1 END),
-        (SELECT s.plan_id FROM {SUBSCRIPTION} s
-         WHERE s.member_id = %(member)s AND s.status = %(active)s
+        (SELECT s.plan_id FROM {subscription} s
+         WHERE s.member_id = {member} AND s.status = %(active)s
              AND s.starts_at <= %(at)s AND s.ends_at > %(at)s)
-    FROM {ORDER} o
-    WHERE o.member_id = %(member)s AND o.placed_at >= %(start)s AND o.placed_at < %(end)s
-"""  # noqa: S608 - table names are the models', values are parameters
+    FROM {order} o
+    WHERE o.member_id = {member} AND o.placed_at >= %(start)s AND o.placed_at < %(end)s
+"""
+_STANDING_BY_ID = _STANDING.format(subscription=SUBSCRIPTION, order=ORDER, member="%(member)s")
+_STANDING_BY_NUMBER = _STANDING.format(
+    subscription=SUBSCRIPTION,
+    order=ORDER,
+    member=f"(SELECT m.id FROM {MEMBER} m WHERE m.number = %(member)s)",  # noqa: S608
+)
 
 
 @dataclass(frozen=True)
@@ -97,26 +107,38 @@ class Standing:
     plan: PaidPlan | None  # running at the moment asked about
 
 
+def standing_statement(
+    *, last_day: dt.date, at: dt.datetime, member_id: int | None = None, number: str = ""
+) -> Statement:
+    """The statement `member_standing` runs, for the member `member_id` or the
+    member numbered `number`: for the order path to send with its others
+    (`standing_from` reads its row)."""
+    start, end = qualifying_window(last_day=last_day)
+    adapt = connection.ops.adapt_datetimefield_value
+    params = {
+        "member": member_id if member_id is not None else number,
+        "active": Subscription.Status.ACTIVE.value,
+        "at": adapt(at),
+        "start": adapt(start),
+        "end": adapt(end),
+    }
+    return (_STANDING_BY_ID if member_id is not None else _STANDING_BY_NUMBER), params
+
+
+def standing_from(rows: list[tuple[Any, ...]]) -> Standing:
+    ((spend, orders, plan_id),) = rows
+    plan = plan_cached(plan_id=plan_id) if plan_id is not None else None
+    return Standing(spend_minor=int(spend), orders=orders, plan=plan)
+
+
 def member_standing(*, member_id: int, last_day: dt.date, at: dt.datetime) -> Standing:
     """Qualifying spend (net of refunds, in minor units) and the number of orders
     not wholly refunded, over the window ending on `last_day`, and the paid plan
     running at `at`, in one statement."""
-    start, end = qualifying_window(last_day=last_day)
-    adapt = connection.ops.adapt_datetimefield_value
+    statement = standing_statement(last_day=last_day, at=at, member_id=member_id)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _STANDING,
-            {
-                "member": member_id,
-                "active": Subscription.Status.ACTIVE.value,
-                "at": adapt(at),
-                "start": adapt(start),
-                "end": adapt(end),
-            },
-        )
-        spend, orders, plan_id = cursor.fetchone()
-    plan = plan_cached(plan_id=plan_id) if plan_id is not None else None
-    return Standing(spend_minor=int(spend), orders=orders, plan=plan)
+        (rows,) = together(cursor, [statement])
+    return standing_from(rows)
 
 
 def member_spend(*, member_id: int, last_day: dt.date) -> tuple[int, int]:

@@ -25,7 +25,7 @@ from shop.models import Order
 
 from .messages import TIER_CHANGED, UPGRADE, notice_build, tier_changed_payload
 from .models import MemberTier, PaidPlan, PlanPurchase, Subscription, Tier, TierChange
-from .selectors import member_standing, qualified_tier, tier_rules, tiers_by_rank
+from .selectors import Standing, member_standing, qualified_tier, tier_rules, tiers_by_rank
 
 
 class TierError(ValueError):
@@ -195,16 +195,27 @@ def earn_rate(*, tier: Tier, plan: PaidPlan | None) -> EarnRate:
     return EarnRate(multiplier=multiplier, rules=rules)
 
 
-def tier_order_apply(*, state: MemberTier, order: Order, lines: Iterable[PlanLine]) -> EarnRate:
+def tier_order_apply(
+    *,
+    state: MemberTier,
+    order: Order,
+    lines: Iterable[PlanLine],
+    today: dt.date,
+    standing: Standing | None = None,
+) -> EarnRate:
     """Inside the transaction that records `order`, with the member's tier state
     `state` locked: start or extend the paid plans its lines buy, move the member
     up at once if their qualifying spend (this order included) reaches a higher
     tier, clear a grace period they have earned back, and return the rate the
-    order earns at."""
-    now, today = timezone.now(), program_today()
+    order earns at. `standing`: the member's, for the window ending `today`, as
+    the caller read it under the lock, with the order (read here if not given,
+    and again when the order buys a plan)."""
+    now = timezone.now()
     if any(line.sku in tier_rules().plans_on_sale for line in lines):
         _plans_buy(state, order=order, lines=lines, now=now, today=today)
-    standing = member_standing(member_id=state.member_id, last_day=today, at=order.placed_at)
+        standing = None
+    if standing is None:
+        standing = member_standing(member_id=state.member_id, last_day=today, at=order.placed_at)
     target = qualified_tier(spend_minor=standing.spend_minor, orders=standing.orders)
     if target.rank > state.tier.rank:
         _record_change(

@@ -9,7 +9,7 @@ from members.models import Member
 from points.models import Entry, Redemption
 from points.selectors import balance_get
 from points.services import Source, points_earn
-from shop.models import Order, Refund
+from shop.models import Order, OrderLine, Refund
 from tests.api import assert_error, post
 from tests.factories import MemberFactory, ledger_is_clean
 
@@ -103,12 +103,24 @@ def test_the_same_order_again_returns_the_first_answer_and_earns_once(api_client
 
 def test_the_same_order_id_with_another_body_is_a_conflict(api_client, member):
     post(api_client, "/api/v1/orders", order_body(member))
+    other_lines = [{"sku": "POT-9", "category": "pots", "quantity": 1, "amount": "900.00"}]
 
     error = assert_error(
-        post(api_client, "/api/v1/orders", order_body(member, total="999.00")), 409, "conflict"
+        post(
+            api_client,
+            "/api/v1/orders",
+            order_body(member, total="999.00", lines=other_lines),
+        ),
+        409,
+        "conflict",
     )
     assert "1001" in error["message"]
-    assert Order.objects.get().total_minor == 31990
+    order = Order.objects.get()
+    assert order.total_minor == 31990
+    assert list(order.lines.order_by("pk").values_list("sku", "quantity", "amount_minor")) == [
+        ("TEA-1", 2, 19990),
+        ("CUP-1", 1, 12000),
+    ]
     assert balance_get(member=member).pending == 319
 
 
@@ -150,6 +162,7 @@ def test_an_order_for_an_unknown_member_is_404(api_client):
 
     assert_error(post(api_client, "/api/v1/orders", body), 404, "not_found")
     assert not Order.objects.exists()
+    assert not OrderLine.objects.exists()
 
 
 def test_an_order_naming_no_member_is_refused(api_client):
@@ -162,6 +175,7 @@ def test_an_order_for_a_frozen_member_is_refused(api_client, status):
 
     assert_error(post(api_client, "/api/v1/orders", order_body(member)), 403, "member_inactive")
     assert not Order.objects.exists()
+    assert not OrderLine.objects.exists()
 
 
 def test_a_restricted_member_s_order_is_recorded_and_earns_nothing(api_client):
