@@ -24,8 +24,10 @@ from ninja.security import HttpBearer
 from ninja.throttling import SimpleRateThrottle
 
 from campaigns.api import router as campaigns_router
+from personalisation.api import router as personalisation_router
 from points.api import router as points_router
 from rewards.api import router as rewards_router
+from shop.api import router as shop_router
 from shop.errors import DomainError, error_body, http_status, validation_error_fields
 from shop.models import ApiKey
 from shop.services import api_key_authenticate
@@ -106,8 +108,10 @@ api = NinjaAPI(
     parser=StrictJsonParser(),
     renderer=OrjsonRenderer(),
 )
+api.add_router("", shop_router)
 api.add_router("", points_router)
 api.add_router("", rewards_router)
+api.add_router("", personalisation_router)
 api.add_router("", campaigns_router)
 
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "points",
     "tiers",
     "rewards",
+    "personalisation",
     "campaigns",
     "staff",
 ]
@@ -273,6 +274,27 @@ TIER_GRACE_DAYS = env.int("TIER_GRACE_DAYS", default=30)
 TIER_NUDGE_PERCENT = 20
 TIER_NUDGE_EVERY_DAYS = 30
 PLAN_REMINDER_DAYS = 7
+
+# Personalisation: behaviour events are kept this many days (a nightly purge);
+# the recommender learns from the orders and behaviour of its window and keeps
+# the top N per member and algorithm; ALS's size (small: the CPU model, nightly);
+# the A/B split of members between the algorithms ("name=weight,...").
+BEHAVIOUR_RETENTION_DAYS = env.int("BEHAVIOUR_RETENTION_DAYS", default=180)
+RECOMMENDATION_WINDOW_DAYS = env.int("RECOMMENDATION_WINDOW_DAYS", default=365)
+RECOMMENDATION_TOP_N = env.int("RECOMMENDATION_TOP_N", default=50)
+RECOMMENDATION_ALS_FACTORS = env.int("RECOMMENDATION_ALS_FACTORS", default=32)
+RECOMMENDATION_ALS_ITERATIONS = env.int("RECOMMENDATION_ALS_ITERATIONS", default=10)
+RECOMMENDATION_ALS_ALPHA = env.float("RECOMMENDATION_ALS_ALPHA", default=10.0)
+RECOMMENDATION_VARIANTS = env.str(
+    "RECOMMENDATION_VARIANTS", default="als=40,cooccurrence=30,content=20,popularity=10"
+)
+# Tags: a member's net spend over the window that makes them `high_value`.
+TAG_WINDOW_DAYS = env.int("TAG_WINDOW_DAYS", default=180)
+TAG_HIGH_VALUE_SPEND = env.str("TAG_HIGH_VALUE_SPEND", default="5000.00")
+# Price protection (a paid-plan benefit): a price drop this many days after an
+# order of the product gives the member a coupon for the difference, valid this long.
+PRICE_PROTECTION_DAYS = env.int("PRICE_PROTECTION_DAYS", default=7)
+PRICE_PROTECTION_COUPON_DAYS = env.int("PRICE_PROTECTION_COUPON_DAYS", default=30)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -124,6 +124,7 @@ class Coupon(CouponTermsFields):
         CAMPAIGN = "campaign", _("Campaign")
         TIER = "tier", _("Tier benefit")
         STAFF = "staff", _("Staff")
+        PRICE_PROTECTION = "protection", _("Price protection")
 
     code = models.CharField(_("code"), max_length=40, unique=True)
     uses_count = models.PositiveIntegerField(_("uses"), default=0, editable=False)

@@ -14,6 +14,8 @@ from .models import (
     ApiKey,
     Order,
     OrderLine,
+    Product,
+    ProductPrice,
     Refund,
     RefundLine,
     Shop,
@@ -227,3 +229,22 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     search_fields = ["=order_id", "=event_id", "=webhook_id"]
     show_full_result_count = False
     ordering = ["-id"]
+
+
+class ProductPriceInline(ReadOnlyInline):
+    model = ProductPrice
+    fields = ["changed_at", "price_minor", "currency"]
+    ordering = ["-changed_at"]
+
+
+@admin.register(Product)
+class ProductAdmin(ReadOnlyAdmin):
+    """The catalogue as the shop reported it (the API and Shopify write it), each
+    product with its price history, newest first."""
+
+    list_display = ["sku", "name", "category", "price_minor", "currency", "active", "updated_at"]
+    list_filter = ["active", "consumable", "currency"]
+    search_fields = ["=sku", "name", "=category"]
+    show_full_result_count = False
+    ordering = ["sku"]
+    inlines = [ProductPriceInline]

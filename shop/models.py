@@ -236,3 +236,61 @@ class RefundLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
+
+
+class Product(models.Model):
+    """A product of the shop's catalogue, by SKU (the SKU its order lines name), as
+    the shop last reported it (`PUT /api/v1/products/{sku}`, Shopify's products
+    webhooks). Programme-wide, like members: the recommendations, the tags and price
+    protection read it. Every change of price is kept in `ProductPrice`."""
+
+    sku = models.CharField(_("SKU"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    price_minor = models.BigIntegerField(_("price (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    consumable = models.BooleanField(
+        _("consumable"),
+        default=False,
+        help_text=_(
+            "Bought again and again (tea, paper): recommended even when the member "
+            "bought it in the last 30 days. Set by the tag `consumable`."
+        ),
+    )
+    shopify_product_id = models.CharField(max_length=100, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("product")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(price_minor__gte=0), name="product_price_not_negative"
+            )
+        ]
+        indexes = [models.Index(fields=["category"], name="product_category")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class ProductPrice(models.Model):
+    """A product's price from `changed_at` until its next row: the history price
+    protection compares orders with."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="prices")
+    price_minor = models.BigIntegerField(_("price (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    changed_at = models.DateTimeField(_("from"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("product price")
+        indexes = [
+            models.Index(fields=["product", "-changed_at"], name="product_price_history"),
+            models.Index(fields=["changed_at"], name="product_price_changed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.price_minor} {self.currency}"

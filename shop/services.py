@@ -8,13 +8,16 @@ import hmac
 import secrets
 import string
 import time
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import ApiKey, Shop, ShopifyShop, WebhookDelivery
+from .errors import DomainError
+from .models import ApiKey, Product, ProductPrice, Shop, ShopifyShop, WebhookDelivery
 from .selectors import shop_default
+from .shopify import ShopifyProduct
 
 API_KEY_PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 API_KEY_MAX_LENGTH = 200
@@ -142,3 +145,102 @@ def webhook_delivery_record(*, delivery: WebhookDelivery) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+class UnsupportedCurrency(DomainError):
+    code = "unsupported_currency"
+
+
+CONSUMABLE_TAG = "consumable"
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    sku: str
+    name: str
+    price_minor: int
+    currency: str
+    category: str = ""
+    tags: list[str] = field(default_factory=list)
+    active: bool = True
+    shopify_product_id: str = ""
+
+
+def product_upsert(*, data: ProductInput, at: dt.datetime | None = None) -> tuple[Product, bool]:
+    """Create or update the product `data.sku` as the shop describes it; True when
+    it is new. A new price (and the first one) is kept in its history from `at`
+    (default now). Prices are in the programme's currency: price protection and
+    the recommendations compare them with orders."""
+    if data.currency != settings.PROGRAM_CURRENCY:
+        raise UnsupportedCurrency(
+            f"The programme runs in {settings.PROGRAM_CURRENCY}; this price is in {data.currency}.",
+            fields={"currency": f"Must be {settings.PROGRAM_CURRENCY}."},
+        )
+    at = at or timezone.now()
+    tags = sorted({tag.strip().lower() for tag in data.tags if tag.strip()})
+    values = {
+        "name": data.name,
+        "category": data.category,
+        "price_minor": data.price_minor,
+        "currency": data.currency,
+        "tags": tags,
+        "active": data.active,
+        "consumable": CONSUMABLE_TAG in tags,
+        "updated_at": at,
+    }
+    if data.shopify_product_id:
+        values["shopify_product_id"] = data.shopify_product_id
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(sku=data.sku).first()
+        if product is not None and product.updated_at > at:
+            return product, False  # an older description arriving late
+        created = product is None
+        if product is None:
+            try:
+                with transaction.atomic():
+                    product = Product.objects.create(sku=data.sku, created_at=at, **values)
+            except IntegrityError:  # created at the same moment by another request
+                product = Product.objects.select_for_update().get(sku=data.sku)
+                created = False
+        if created:
+            price_changed = True
+        else:
+            price_changed = (product.price_minor, product.currency) != (
+                data.price_minor,
+                data.currency,
+            )
+            for name, value in values.items():
+                setattr(product, name, value)
+            product.save(update_fields=list(values))
+        if price_changed:
+            ProductPrice.objects.create(
+                product=product, price_minor=data.price_minor, currency=data.currency, changed_at=at
+            )
+    return product, created
+
+
+def products_from_shopify(*, store: ShopifyShop, payload: ShopifyProduct) -> str:
+    """products/create and products/update: each variant with a SKU is a product of
+    the catalogue ("Title - Variant" unless Shopify's "Default Title"); a draft or
+    archived product is inactive. An update older than what is stored changes
+    nothing."""
+    if not payload.variants:
+        return "no_sku"
+    for variant in payload.variants:
+        name = payload.title
+        if variant.title and variant.title != "Default Title":
+            name = f"{payload.title} - {variant.title}"
+        product_upsert(
+            data=ProductInput(
+                sku=variant.sku,
+                name=(name or variant.sku)[:200],
+                category=payload.product_type,
+                price_minor=variant.price_minor,
+                currency=settings.PROGRAM_CURRENCY,
+                tags=list(payload.tags),
+                active=payload.active,
+                shopify_product_id=payload.id,
+            ),
+            at=payload.updated_at,
+        )
+    return ""

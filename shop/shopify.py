@@ -1,5 +1,5 @@
 """Shopify's webhook payloads (orders/create, orders/paid, orders/cancelled,
-refunds/create) read into plain
+refunds/create, products/create, products/update) read into plain
 dataclasses, amounts in minor units of the shop's currency.
 
 Only what the programme uses is read; everything else in the payload is ignored.
@@ -27,6 +27,8 @@ TOPIC_ORDERS_CREATE = "orders/create"
 TOPIC_ORDERS_PAID = "orders/paid"
 TOPIC_ORDERS_CANCELLED = "orders/cancelled"
 TOPIC_REFUNDS_CREATE = "refunds/create"
+TOPIC_PRODUCTS_CREATE = "products/create"
+TOPIC_PRODUCTS_UPDATE = "products/update"
 
 
 class ShopifyPayloadError(DomainError):
@@ -377,4 +379,54 @@ def shopify_refund_parse(data: object) -> ShopifyRefund:
             _transaction(transaction, currency, f"transactions.{i}")
             for i, transaction in enumerate(_list(refund, "transactions", "transactions"))
         ),
+    )
+
+
+@dataclass(frozen=True)
+class ShopifyVariant:
+    sku: str
+    title: str
+    price_minor: int
+
+
+@dataclass(frozen=True)
+class ShopifyProduct:
+    id: str
+    title: str
+    product_type: str
+    tags: tuple[str, ...]
+    active: bool  # status "active" (not "draft" or "archived")
+    updated_at: dt.datetime | None
+    variants: tuple[ShopifyVariant, ...]
+
+
+def shopify_product_parse(data: object, *, currency: str) -> ShopifyProduct:
+    """A products/create or products/update payload. Prices are in the shop's
+    currency, which the payload does not state: `currency` says it. Variants
+    without a SKU are left out (an order line names a product by SKU)."""
+    product = _object(data, "")
+    tags = _text(product.get("tags"), "tags", max_length=2000)
+    variants = []
+    for i, item in enumerate(_list(product, "variants", "variants")):
+        variant = _object(item, f"variants.{i}")
+        sku = _text(variant.get("sku"), f"variants.{i}.sku")
+        if not sku:
+            continue
+        variants.append(
+            ShopifyVariant(
+                sku=sku,
+                title=_text(variant.get("title"), f"variants.{i}.title"),
+                price_minor=_money(variant.get("price"), currency, f"variants.{i}.price"),
+            )
+        )
+    updated_at = product.get("updated_at")
+    status = _text(product.get("status"), "status", max_length=30) or "active"
+    return ShopifyProduct(
+        id=_id(product.get("id"), "id"),
+        title=_text(product.get("title"), "title", max_length=200),
+        product_type=_text(product.get("product_type"), "product_type"),
+        tags=tuple(tag.strip()[:50] for tag in tags.split(",") if tag.strip()),
+        active=status == "active",
+        updated_at=_datetime(updated_at, "updated_at") if updated_at is not None else None,
+        variants=tuple(variants),
     )

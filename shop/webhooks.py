@@ -1,5 +1,6 @@
 """Shopify webhooks: POST /webhooks/shopify/<topic>, for the topics in TOPIC_PATHS
-(orders-create, orders-paid, orders-cancelled, refunds-create).
+(orders-create, orders-paid, orders-cancelled, refunds-create, products-create,
+products-update; the shop app applies the products' itself).
 
 Each request is verified (X-Shopify-Hmac-Sha256 over the raw body, with a connected
 store's secret), refused when X-Shopify-Triggered-At is more than a day old (a
@@ -33,6 +34,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -46,14 +48,22 @@ from .shopify import (
     TOPIC_ORDERS_CANCELLED,
     TOPIC_ORDERS_CREATE,
     TOPIC_ORDERS_PAID,
+    TOPIC_PRODUCTS_CREATE,
+    TOPIC_PRODUCTS_UPDATE,
     TOPIC_REFUNDS_CREATE,
     ShopifyOrder,
     ShopifyPayloadError,
     ShopifyRefund,
     shopify_json_load,
     shopify_order_parse,
+    shopify_product_parse,
     shopify_refund_parse,
 )
+
+
+def _product_parse(data: object) -> object:
+    return shopify_product_parse(data, currency=settings.PROGRAM_CURRENCY)
+
 
 ShopifyHandler = Callable[..., str]
 
@@ -62,6 +72,8 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     TOPIC_ORDERS_PAID: shopify_order_parse,
     TOPIC_ORDERS_CANCELLED: shopify_order_parse,
     TOPIC_REFUNDS_CREATE: shopify_refund_parse,
+    TOPIC_PRODUCTS_CREATE: _product_parse,
+    TOPIC_PRODUCTS_UPDATE: _product_parse,
 }
 # The address of each topic: /webhooks/shopify/<path>.
 TOPIC_PATHS = {topic: topic.replace("/", "-") for topic in _PARSERS}

@@ -1,0 +1,142 @@
+"""Writes of personalisation: behaviour events taken in, staff tags given and
+removed. Functions are `<noun>_<verb>` with keyword-only arguments. The nightly
+jobs (tags, recommendations, price protection, the purge) are in jobs.py,
+tags.py, recommender.py and protection.py."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from members.models import Member, User
+from shop.errors import DomainError
+from shop.models import Shop
+
+from .models import (
+    BehaviourEvent,
+    BehaviourType,
+    MemberTag,
+    RecommendationImpression,
+    TagDefinition,
+)
+
+MAX_BATCH = 1000
+EVENT = BehaviourEvent._meta.db_table
+TYPES = {choice.label.replace(" ", "_"): choice.value for choice in BehaviourType}
+
+
+@dataclass(frozen=True)
+class BehaviourInput:
+    event_id: str
+    member_number: str
+    type: str  # view, click, add_to_cart, search
+    occurred_at: dt.datetime
+    sku: str = ""
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class BehaviourResult:
+    received: int
+    stored: int
+    duplicates: int
+    unknown_members: int
+
+
+class TooManyEvents(DomainError):
+    code = "too_large"
+
+
+def behaviour_record(*, shop: Shop, events: list[BehaviourInput]) -> BehaviourResult:
+    """Store a batch of events, each once per (shop, event_id): a batch sent again,
+    or one that repeats an event, stores the new ones only. Events of member
+    numbers the programme does not know are counted and left out. One statement
+    (INSERT ... ON CONFLICT DO NOTHING), so the batch is stored whole or not at
+    all."""
+    if len(events) > MAX_BATCH:
+        raise TooManyEvents(
+            f"A batch has at most {MAX_BATCH} events; this one has {len(events)}.",
+            fields={"events": f"At most {MAX_BATCH}."},
+        )
+    numbers = {event.member_number for event in events}
+    members = dict(Member.objects.filter(number__in=numbers).values_list("number", "pk"))
+    rows = []
+    unknown = 0
+    for event in events:
+        member_id = members.get(event.member_number)
+        if member_id is None:
+            unknown += 1
+            continue
+        rows.append(
+            (
+                shop.pk,
+                event.event_id,
+                member_id,
+                TYPES[event.type],
+                event.sku,
+                event.query,
+                connection.ops.adapt_datetimefield_value(event.occurred_at),
+            )
+        )
+    stored = 0
+    if rows:
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+        params = [value for row in rows for value in row]
+        with transaction.atomic(), connection.cursor() as cursor:
+            # A plain multi-row INSERT: the ORM's bulk_create cannot say how many
+            # rows ON CONFLICT DO NOTHING left out, and the answer counts them.
+            cursor.execute(
+                f"INSERT INTO {EVENT} (shop_id, event_id, member_id, type, sku, query, "
+                f"occurred_at) VALUES {values} ON CONFLICT (shop_id, event_id) DO NOTHING",
+                params,
+            )
+            stored = max(cursor.rowcount, 0)
+    return BehaviourResult(
+        received=len(events),
+        stored=stored,
+        duplicates=len(rows) - stored,
+        unknown_members=unknown,
+    )
+
+
+class UnknownTag(DomainError):
+    code = "not_found"
+
+
+def member_tag_add(*, member: Member, code: str, actor: User | None = None) -> MemberTag:
+    """Give the member the staff tag `code` (defined in TagDefinition); giving it
+    again changes nothing."""
+    if not TagDefinition.objects.filter(code=code).exists():
+        raise UnknownTag(f"No staff tag {code!r}.", fields={"tag": "Define it first."})
+    tag, _created = MemberTag.objects.get_or_create(
+        member=member,
+        tag=code,
+        defaults={"source": MemberTag.Source.STAFF, "added_by": actor},
+    )
+    return tag
+
+
+def member_tag_remove(*, member: Member, code: str) -> bool:
+    """Take the staff tag `code` from the member (a rule's tag stays: the rule
+    decides it each night)."""
+    deleted, _rows = MemberTag.objects.filter(
+        member=member, tag=code, source=MemberTag.Source.STAFF
+    ).delete()
+    return bool(deleted)
+
+
+def recommendation_impressions_record(
+    *, member: Member, variant: str, scene: str, product_ids: list[int]
+) -> None:
+    """Keep what the API showed the member, for each variant's click-through
+    (one INSERT of a few narrow rows)."""
+    now = timezone.now()
+    RecommendationImpression.objects.bulk_create(
+        [
+            RecommendationImpression(
+                served_at=now, member_id=member.pk, variant=variant, scene=scene, product_id=pid
+            )
+            for pid in product_ids
+        ]
+    )
