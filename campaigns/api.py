@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from members.selectors import MemberSummary, member_summary
+from personalisation.selectors import member_tags
 from points.api import member_or_404
 from points.selectors import balance_get, points_expiring
 from shop.api import MemberEnrolIn, MemberOut
@@ -157,6 +158,10 @@ class MemberDetailOut(MemberOut):
         description="What an order earns at now: the tier's multiplier plus the plan's extra."
     )
     spend: SpendOut
+    tags: list[str] = Field(
+        description="Profile tags: the nightly rules' (`category:<name>`, `coupon_sensitive`, "
+        "`high_value`, `night_shopper`, `lifecycle:<stage>`) and staff-defined ones."
+    )
 
 
 def _lines(lines: list[LineIn], currency: str, field: str) -> list[LineInput]:
@@ -249,6 +254,7 @@ def members_get(request: HttpRequest, number: str) -> dict:
         **member_tier_part(member=member),
         "referral_code": member.referral_code,
         "segment": segment_part(member=member),
+        "tags": member_tags(member=member),
         "points": {
             "available": balance.available,
             "pending": balance.pending,

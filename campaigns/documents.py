@@ -59,6 +59,9 @@ class Target(Part):
     sprint: bool = Field(
         default=False, description="only members within 20% of the next tier's spend"
     )
+    tags: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(
+        default=[], description="only members with one of these profile tags"
+    )
 
 
 class OrderConditions(Part):

@@ -20,6 +20,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
 from batch.registry import Job, register
 from batch.services import program_midnight
 from members.models import Member
+from personalisation.models import MemberTag
 from shop.models import Order
 from tiers.models import Subscription
 from tiers.selectors import tiers_by_rank
@@ -45,7 +46,7 @@ def campaigns_in_window(kind: str, model: type[D], at: dt.datetime) -> list[tupl
 def targeted_members(
     members: QuerySet[Member], document: Common, at: dt.datetime
 ) -> QuerySet[Member]:
-    """The members the campaign's target names (tiers, lifecycle, paid plan),
+    """The members the campaign's target names (tiers, lifecycle, tags, paid plan),
     active ones only."""
     target = document.target
     members = members.filter(status=Member.Status.ACTIVE)
@@ -53,6 +54,9 @@ def targeted_members(
         members = members.filter(tier_state__tier__code__in=target.tiers)
     if target.segments:
         members = members.filter(segment__lifecycle__in=target.segments)
+    if target.tags:
+        tagged = MemberTag.objects.filter(member=OuterRef("pk"), tag__in=target.tags)
+        members = members.filter(Exists(tagged))
     if target.paid_plan is not None:
         running = Subscription.objects.filter(
             member=OuterRef("pk"),

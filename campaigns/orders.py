@@ -3,7 +3,8 @@ takes back of it.
 
 The campaigns come from the per-process cache (campaigns.catalogue): an order
 queries none of them. It reads more only when an active campaign needs it: the
-member's lifecycle stage when one targets segments, whether this is their first
+member's lifecycle stage when one targets segments (their tags when one targets
+tags), whether this is their first
 order when a welcome campaign runs, their spend when one targets a sprint.
 Each campaign applied is a ledger entry of its own (source `campaign`, ref
 `<code>/<order pk>`), pending like the order's base points, and a row of
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from members.models import Member
+from personalisation.models import MemberTag
 from points.ledger_sql import Balance
 from points.models import Entry
 from points.services import Source, points_earn, points_reverse
@@ -64,8 +66,16 @@ def _member_facts(
         near = near_next_tier(
             spend_minor=spend, next_threshold_minor=above[0].threshold_minor if above else None
         )
+    tags: frozenset[str] = frozenset()
+    if any(d.target.tags for d in documents):
+        tags = frozenset(MemberTag.objects.filter(member=member).values_list("tag", flat=True))
     return MemberFacts(
-        number=member.number, tier=tier, lifecycle=lifecycle, paid_plan=plan, near_next_tier=near
+        number=member.number,
+        tier=tier,
+        lifecycle=lifecycle,
+        paid_plan=plan,
+        near_next_tier=near,
+        tags=tags,
     )
 
 

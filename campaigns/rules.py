@@ -51,6 +51,7 @@ class MemberFacts:
     lifecycle: str | None = None
     paid_plan: str | None = None
     near_next_tier: bool = False
+    tags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ def targeted(campaign: Common, member: MemberFacts) -> bool:
     if target.segments and member.lifecycle not in target.segments:
         return False
     if target.paid_plan is not None and member.paid_plan != target.paid_plan:
+        return False
+    if target.tags and member.tags.isdisjoint(target.tags):
         return False
     return not target.sprint or member.near_next_tier
 

@@ -39,6 +39,7 @@ from django.utils.dateparse import parse_datetime
 from batch.registry import Job, register
 from batch.services import program_midnight
 from members.models import Member
+from personalisation.tags import register_tag_rule
 from shop.models import Order
 
 from .models import MemberSegment, RfmBounds, SegmentFacts
@@ -261,5 +262,15 @@ def segments(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     return {"members_segmented": written}
 
 
+def lifecycle_tag_rule(as_of: dt.date, first_id: int, last_id: int) -> tuple[str, list]:
+    """The tags job's `lifecycle:<stage>` (the `segments` job runs before it)."""
+    sql = (
+        f"SELECT s.member_id, 'lifecycle:' || s.lifecycle AS tag FROM {SEGMENT} s "
+        "WHERE s.member_id BETWEEN %s AND %s"
+    )
+    return sql, [first_id, last_id]
+
+
 def register_jobs() -> None:
     register(Job("segments", 60, segments, "lifecycle stage and RFM scores of every member"))
+    register_tag_rule("lifecycle", lifecycle_tag_rule)

@@ -8,6 +8,7 @@ from django.conf import settings
 from batch.models import JobRun, Status
 from batch.services import program_zone
 from members.models import Member
+from personalisation.selectors import member_tags
 from shop.money import currency_exponent
 from tiers.selectors import tier_status
 
@@ -33,7 +34,7 @@ def near_next_tier(*, spend_minor: int, next_threshold_minor: int | None) -> boo
 
 def member_facts(*, member: Member) -> MemberFacts:
     """The member as targeting sees them now: tier, lifecycle stage, paid plan,
-    whether they are near the next tier."""
+    whether they are near the next tier, their tags."""
     status = tier_status(member=member)
     segment = MemberSegment.objects.filter(member=member).only("lifecycle").first()
     return MemberFacts(
@@ -45,6 +46,7 @@ def member_facts(*, member: Member) -> MemberFacts:
             spend_minor=status.spend_minor,
             next_threshold_minor=status.next_tier.threshold_minor if status.next_tier else None,
         ),
+        tags=frozenset(member_tags(member=member)),
     )
 
 

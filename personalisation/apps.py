@@ -5,6 +5,15 @@ class PersonalisationConfig(AppConfig):
     name = "personalisation"
 
     def ready(self) -> None:
+        from members.portal import Panel, register_panel
+        from notifications.registry import register_context
+
         from .jobs import register_jobs
+        from .portal import for_you_panel
+        from .protection import PRICE_PROTECTED, price_protected_context
 
         register_jobs()
+        register_context(PRICE_PROTECTED, price_protected_context)
+        register_panel(
+            Panel(order=40, template="personalisation/for_you.html", context=for_you_panel)
+        )
