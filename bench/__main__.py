@@ -9,6 +9,7 @@ plain-SQL baseline run on the same machine, in the same run, on the same data.
     python -m bench segments         # the segments job at 1M members / 10M orders vs one statement
     python -m bench coupons          # coupon redeems over HTTP vs plain SQL; 1M codes generated
     python -m bench admin            # admin lists and the dashboard at 1M members / 30M entries
+    python -m bench recommendations  # behaviour ingestion, the recommender's night, its API
     python -m bench generate         # only load a ledger (to look at it)
 
 PostgreSQL only (DATABASE_URL); the benchmarks drop, create and migrate a
@@ -51,7 +52,17 @@ def main(argv: list[str]) -> None:
 
         generate.main(args)
         return
-    from . import admin, arguments, coupons, expire, ledger_writes, orders_http, segments, tiers
+    from . import (
+        admin,
+        arguments,
+        coupons,
+        expire,
+        ledger_writes,
+        orders_http,
+        recommendations,
+        segments,
+        tiers,
+    )
 
     if command == "ledger_writes":
         ledger_writes.main(args)
@@ -69,6 +80,10 @@ def main(argv: list[str]) -> None:
         admin.job_child(args)
     elif command == "coupons":
         coupons.main(args)
+    elif command == "recommendations":
+        recommendations.main(args)
+    elif command == "_recommendations_job":
+        recommendations.job_child(args)
     elif command == "_coupon_batch":
         coupons.batch_child(args)
     elif command == "_expire_job":

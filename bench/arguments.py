@@ -114,6 +114,16 @@ def _coupons(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=1_000_000, help="codes in the batch")
 
 
+def _recommendations(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--products", type=int, default=50_000)
+    parser.add_argument("--lines", type=int, default=10_000_000, help="order lines")
+    parser.add_argument("--events", type=int, default=50_000_000, help="behaviour events")
+    parser.add_argument("--requests", type=int, default=2_000, help="API requests timed")
+    parser.add_argument("--chunk-size", type=int, default=None, help="default: the job's")
+    parser.add_argument("--quick", action="store_true", help=f"1/{QUICK} of the sizes")
+
+
 def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     _generate(commands.add_parser("generate", help="load a ledger at a chosen scale"))
     _ledger_writes(commands.add_parser("ledger_writes", help="earn and redeem, tx/s"))
@@ -125,6 +135,11 @@ def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     _segments(commands.add_parser("segments", help="the segments job vs one statement"))
     _coupons(commands.add_parser("coupons", help="coupon redeems over HTTP vs one UPDATE; a batch"))
     _admin(commands.add_parser("admin", help="admin list pages and the dashboard; kpi_snapshot"))
+    _recommendations(
+        commands.add_parser(
+            "recommendations", help="behaviour ingestion, the recommendations night, the API"
+        )
+    )
     everything = commands.add_parser("all", help="every benchmark at a modest scale (default)")
     everything.add_argument("--quick", action="store_true", help="smaller and shorter still")
     child = commands.add_parser("_expire_job")  # internal: the job alone, in a child process
@@ -137,6 +152,9 @@ def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     child.add_argument("--as-of", type=dt.date.fromisoformat, required=True)
     child.add_argument("--chunk-size", type=int, default=None)
     child.add_argument("--plain", action="store_true", help="the plain-SQL baseline")
+    child = commands.add_parser("_recommendations_job")  # internal: the job, in a child
+    child.add_argument("--as-of", type=dt.date.fromisoformat, required=True)
+    child.add_argument("--chunk-size", type=int, default=None)
     child = commands.add_parser("_coupon_batch")  # internal: one batch, in a child process
     child.add_argument("--count", type=int, required=True)
 

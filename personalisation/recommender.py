@@ -485,6 +485,11 @@ def build(*, model: str, as_of: dt.date, holdout: bool) -> tuple[Factors, dict[s
     counts["content_pairs"] = content_build(model=model)
     factors = als_train(model=model)
     counts["als_pairs"] = als_neighbours_build(model=model, factors=factors)
+    if connection.vendor == "postgresql":
+        # Fresh statistics of the rows just written, or the planner, which thinks
+        # the tables empty, joins them by nested loops (minutes instead of seconds).
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {INTERACTION}, {NEIGHBOUR}")
     counts["seconds"] = round(time.monotonic() - started, 3)
     return factors, counts
 

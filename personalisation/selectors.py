@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Subquery, Sum
 from django.utils import timezone
 
 from members.models import Member
@@ -83,17 +83,12 @@ def _recently_bought(member: Member) -> set[int]:
     """Products the member bought in the last RECENT_PURCHASE_DAYS that are not
     consumable: never recommended to them."""
     since = timezone.now() - dt.timedelta(days=RECENT_PURCHASE_DAYS)
-    skus = OrderLine.objects.filter(
-        order__member=member, order__placed_at__gte=since, order__total_minor__gt=0
-    ).values_list("sku", flat=True)
+    skus = OrderLine.objects.filter(order__member=member, order__placed_at__gte=since).values("sku")
     return set(
-        Product.objects.filter(sku__in=list(skus), consumable=False).values_list("id", flat=True)
+        Product.objects.filter(sku__in=Subquery(skus), consumable=False).values_list(
+            "id", flat=True
+        )
     )
-
-
-def _products(ids: list[int]) -> dict[int, str]:
-    """The active products among `ids`, by id, with their SKU."""
-    return dict(Product.objects.filter(id__in=ids, active=True).values_list("id", "sku"))
 
 
 def _popular(limit: int) -> list[tuple[int, float]]:
@@ -116,7 +111,7 @@ def _neighbours(algorithm: str, product_ids: list[int], limit: int) -> list[tupl
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
-def _candidates(member: Member, algorithm: str, scene: str, skus: list[str]) -> list:
+def _candidates(member: Member, algorithm: str, scene: str, cart: list[int]) -> list:
     pool = settings.RECOMMENDATION_TOP_N
     if algorithm == Algorithm.POPULARITY:
         return []
@@ -127,10 +122,29 @@ def _candidates(member: Member, algorithm: str, scene: str, skus: list[str]) -> 
             .values_list("product_id", "score")[:pool]
         )
     if scene == "after_purchase":
-        last = Order.objects.filter(member=member).order_by("-placed_at", "-id").first()
-        skus = list(last.lines.values_list("sku", flat=True)) if last else []
-    ids = list(Product.objects.filter(sku__in=skus).values_list("id", flat=True))
-    return _neighbours(algorithm, ids, pool) if ids else []
+        last = Order.objects.filter(member=member).order_by("-placed_at", "-id").values("id")[:1]
+        lines = OrderLine.objects.filter(order_id=Subquery(last)).values("sku")
+        cart = list(Product.objects.filter(sku__in=Subquery(lines)).values_list("id", flat=True))
+    return _neighbours(algorithm, cart, pool) if cart else []
+
+
+def _active(ranked: list[tuple[int, float, str]], excluded: set[int], limit: int) -> list:
+    """The first `limit` of `ranked` that are active products and not excluded."""
+    active = dict(
+        Product.objects.filter(id__in=[pid for pid, _s, _a in ranked], active=True).values_list(
+            "id", "sku"
+        )
+    )
+    results: list[Recommended] = []
+    seen: set[int] = set()
+    for pid, score, algorithm in ranked:
+        if pid in seen or pid in excluded or pid not in active:
+            continue
+        seen.add(pid)
+        results.append(Recommended(pid, active[pid], round(score, 6), REASONS[algorithm]))
+        if len(results) == limit:
+            break
+    return results
 
 
 def recommendations_get(
@@ -144,20 +158,19 @@ def recommendations_get(
     most popular products (a cold start)."""
     variant = recommendation_variant(member_number=member.number)
     excluded = _recently_bought(member)
-    if scene == "cart":
-        excluded |= set(Product.objects.filter(sku__in=skus).values_list("id", flat=True))
-    ranked = [(pid, score, variant) for pid, score in _candidates(member, variant, scene, skus)]
-    ranked += [(pid, score, Algorithm.POPULARITY) for pid, score in _popular(limit + len(excluded))]
-    active = _products([pid for pid, _score, _algorithm in ranked])
-    results: list[Recommended] = []
-    seen: set[int] = set()
-    for pid, score, algorithm in ranked:
-        if pid in seen or pid in excluded or pid not in active:
-            continue
-        seen.add(pid)
-        results.append(Recommended(pid, active[pid], round(score, 6), REASONS[algorithm]))
-        if len(results) == limit:
-            break
+    cart: list[int] = []
+    if scene == "cart" and skus:
+        cart = list(Product.objects.filter(sku__in=skus).values_list("id", flat=True))
+        excluded |= set(cart)
+    ranked = [(pid, score, variant) for pid, score in _candidates(member, variant, scene, cart)]
+    results = _active(ranked, excluded, limit) if ranked else []
+    if len(results) < limit:
+        shown = {item.product_id for item in results}
+        popular = [
+            (pid, score, Algorithm.POPULARITY.value)
+            for pid, score in _popular(limit + len(excluded) + len(shown))
+        ]
+        results += _active(popular, excluded | shown, limit - len(results))
     answered = variant if results and results[0].reason == REASONS[variant] else "popularity"
     return Recommendations(variant=variant, algorithm=answered, results=results)
 
@@ -205,6 +218,10 @@ class VariantFigures:
     @property
     def click_through(self) -> float:
         return self.clicks / self.impressions if self.impressions else 0.0
+
+    @property
+    def percent(self) -> float:
+        return self.click_through * 100
 
 
 def recommendation_click_through(*, since: dt.date) -> list[VariantFigures]:
