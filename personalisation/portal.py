@@ -6,9 +6,10 @@ from typing import Any
 from django.utils import translation
 
 from members.models import Member
+from rewards.selectors import rewards_for_member
 from shop.models import Product
 
-from .selectors import recommendations_get, rewards_for_member
+from .selectors import recommendations_get
 
 PANEL_REWARDS = 3
 PANEL_PRODUCTS = 4

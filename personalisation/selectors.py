@@ -12,7 +12,7 @@ from django.db.models import Subquery, Sum
 from django.utils import timezone
 
 from members.models import Member
-from rewards.selectors import RewardOffer, rewards_list
+from rewards.selectors import RewardOffer
 from shop.models import Order, OrderLine, Product
 
 from .models import (
@@ -175,12 +175,12 @@ def recommendations_get(
     return Recommendations(variant=variant, algorithm=answered, results=results)
 
 
-def rewards_for_member(*, member: Member) -> list[RewardOffer]:
-    """The rewards as the portal shows them to the member: first those they can
-    redeem now, then by how much their categories (their `category:` tags) and
-    what they bought lead to it (a reward whose name or code names one of them),
-    then the dearest they can afford, so the likeliest wanted come first."""
-    offers = rewards_list(member=member)
+def rewards_rank(member: Member, offers: list[RewardOffer]) -> list[RewardOffer]:
+    """The rewards in the order the portal shows them to the member (registered
+    with rewards' `rewards_for_member`): first those they can redeem now, then
+    those whose name or code names one of their categories (their `category:`
+    tags and what they bought), then the dearest they can afford, so the
+    likeliest wanted come first."""
     interests = {
         tag.removeprefix("category:").lower()
         for tag in member_tags(member=member)

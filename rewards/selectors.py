@@ -1,5 +1,6 @@
 """Reads of rewards and coupons."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -41,6 +42,25 @@ def rewards_list(*, member: Member | None = None) -> list[RewardOffer]:
         RewardOffer(reward, reward_refusal(reward=reward, standing=standing, now=now))
         for reward in rewards
     ]
+
+
+# How the portal orders the rewards for a member: an app above (personalisation)
+# registers its ranking at start-up; without one, rewards_list's order.
+RewardsRanker = Callable[[Member, list[RewardOffer]], list[RewardOffer]]
+_rankers: list[RewardsRanker] = []
+
+
+def register_rewards_ranker(ranker: RewardsRanker) -> None:
+    _rankers[:] = [ranker]
+
+
+def rewards_for_member(*, member: Member) -> list[RewardOffer]:
+    """The rewards as the portal shows them to `member`: the likeliest wanted
+    first, as the registered ranker orders them."""
+    offers = rewards_list(member=member)
+    for ranker in _rankers:
+        offers = ranker(member, offers)
+    return offers
 
 
 @dataclass(frozen=True)

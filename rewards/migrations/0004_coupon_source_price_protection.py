@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rewards', '0002_uses_and_redemptions_per_shop'),
+        ('rewards', '0003_gift_shipping'),
     ]
 
     operations = [
