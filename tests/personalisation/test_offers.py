@@ -18,7 +18,7 @@ def test_redeemable_first_then_their_categories_then_the_dearest_they_can_afford
     dear = make_reward(code="BIG-OFF", name="Big discount", points=2500)
     tea = make_reward(code="TEA-GIFT", name="Tea sampler", points=1000)
     too_dear = make_reward(code="TEA-SET", name="Tea set", points=9000)
-    assert [o.reward for o in rewards_list(member=member)][0] == cheap  # cheapest first there
+    assert rewards_list(member=member)[0].reward == cheap  # cheapest first there
 
     ordered = [offer.reward for offer in rewards_for_member(member=member)]
 
