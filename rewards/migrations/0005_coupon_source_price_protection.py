@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rewards', '0003_gift_shipping'),
+        ('rewards', '0004_points_draw'),
     ]
 
     operations = [
