@@ -171,6 +171,7 @@ def test_get_member(api_client):
         "status": "restricted",
         "referral_code": member.referral_code,
         "segment": None,
+        "tags": [],
         "email_verified": True,
         "points": {"available": 0, "pending": 0, "expiring": []},
         "tier": {
