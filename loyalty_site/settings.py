@@ -277,11 +277,11 @@ PLAN_REMINDER_DAYS = 7
 
 # Personalisation: behaviour events are kept this many days (a nightly purge);
 # the recommender learns from the orders and behaviour of its window and keeps
-# the top N per member and algorithm; ALS's size (small: the CPU model, nightly);
+# each member's top N by the algorithm of their variant; ALS's size (small: the CPU model, nightly);
 # the A/B split of members between the algorithms ("name=weight,...").
 BEHAVIOUR_RETENTION_DAYS = env.int("BEHAVIOUR_RETENTION_DAYS", default=180)
 RECOMMENDATION_WINDOW_DAYS = env.int("RECOMMENDATION_WINDOW_DAYS", default=365)
-RECOMMENDATION_TOP_N = env.int("RECOMMENDATION_TOP_N", default=50)
+RECOMMENDATION_TOP_N = env.int("RECOMMENDATION_TOP_N", default=20)
 RECOMMENDATION_ALS_FACTORS = env.int("RECOMMENDATION_ALS_FACTORS", default=32)
 RECOMMENDATION_ALS_ITERATIONS = env.int("RECOMMENDATION_ALS_ITERATIONS", default=10)
 RECOMMENDATION_ALS_ALPHA = env.float("RECOMMENDATION_ALS_ALPHA", default=10.0)

@@ -18,7 +18,8 @@ A build (once a night, by the job's first chunk) writes:
    the CPU; its item factors are kept on the build row, and each product's most
    similar products as neighbours.
 
-A chunk of members then gets its top RECOMMENDATION_TOP_N per algorithm: for
+A chunk of members then gets each member's top RECOMMENDATION_TOP_N by the
+algorithm of their A/B variant (the only one the API reads for them): for
 co-occurrence and content the sum, over the products the member showed interest
 in, of interest x neighbour score (one INSERT ... SELECT); for ALS the member's
 factors solved against the item factors (implicit's `recalculate_user`, the
@@ -28,6 +29,7 @@ window functions), portable between PostgreSQL and SQLite.
 """
 
 import datetime as dt
+import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ from scipy.sparse import csr_matrix
 from threadpoolctl import threadpool_limits
 
 from batch.services import program_midnight
+from members.models import Member
 from shop.models import Order, OrderLine, Product
 
 from .models import (
@@ -50,6 +53,7 @@ from .models import (
     ItemNeighbour,
     MemberRecommendation,
 )
+from .selectors import recommendation_variant
 
 INTERACTION = Interaction._meta.db_table
 NEIGHBOUR = ItemNeighbour._meta.db_table
@@ -67,6 +71,7 @@ BEHAVIOUR_WEIGHTS = {
     BehaviourType.VIEW: 0.1,
 }
 ITEM_NEIGHBOURS = 30  # neighbours kept per product and algorithm
+POPULAR_KEPT = 200  # the popular products kept: what fills every short list
 CONTENT_CANDIDATES = 2000  # the most popular products of a category a product is compared with
 ALS_RANDOM_STATE = 42
 ALS_BATCH = 2000  # members scored against every product at once
@@ -166,8 +171,8 @@ def interactions_build(*, model: str, as_of: dt.date, holdout: bool) -> int:
 
 
 def popularity_build(*, model: str) -> int:
-    """The most popular active products: the most members interested, then the
-    most interest."""
+    """The POPULAR_KEPT most popular active products: the most members
+    interested, then the most interest."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -181,7 +186,7 @@ def popularity_build(*, model: str) -> int:
                 GROUP BY i.product_id
             ) ranked WHERE rk <= %s
             """,
-            [model, Algorithm.POPULARITY, model, settings.RECOMMENDATION_TOP_N],
+            [model, Algorithm.POPULARITY, model, POPULAR_KEPT],
         )
         return max(cursor.rowcount, 0)
 
@@ -448,12 +453,24 @@ def als_member_top(
     return found
 
 
+def _among(column: str, ids: list[int] | None) -> tuple[str, list]:
+    """SQL keeping the rows whose `column` is one of `ids` (all when None), one
+    parameter whatever their number."""
+    if ids is None:
+        return "", []
+    if connection.vendor == "postgresql":
+        return f"AND {column} = ANY(%s)", [ids]
+    return f"AND {column} IN (SELECT value FROM json_each(%s))", [json.dumps(ids)]
+
+
 def neighbour_scores_sql(
-    *, model: str, algorithm: str, first_id: int, last_id: int
+    *, model: str, algorithm: str, first_id: int, last_id: int, members: list[int] | None = None
 ) -> tuple[str, list]:
     """SELECT member_id, rk, product_id, score: each member's best
     RECOMMENDATION_TOP_N products by `algorithm`'s neighbours of what they showed
-    interest in (interest x neighbour score, summed)."""
+    interest in (interest x neighbour score, summed), of the members
+    `first_id`..`last_id` (only `members` of them, when given)."""
+    among, among_params = _among("i.member_id", members)
     sql = f"""
         SELECT member_id, rk, product_id, score FROM (
             SELECT i.member_id, n.neighbour_id AS product_id, SUM(i.weight * n.score) AS score,
@@ -462,11 +479,12 @@ def neighbour_scores_sql(
             FROM {INTERACTION} i
             JOIN {NEIGHBOUR} n ON n.model = i.model AND n.algorithm = %s
                 AND n.product_id = i.product_id
-            WHERE i.model = %s AND i.member_id BETWEEN %s AND %s
+            WHERE i.model = %s AND i.member_id BETWEEN %s AND %s {among}
             GROUP BY i.member_id, n.neighbour_id
         ) ranked WHERE rk <= %s
     """
-    return sql, [algorithm, model, first_id, last_id, settings.RECOMMENDATION_TOP_N]
+    params = [algorithm, model, first_id, last_id, *among_params]
+    return sql, [*params, settings.RECOMMENDATION_TOP_N]
 
 
 NEIGHBOUR_ALGORITHMS = (Algorithm.COOCCURRENCE, Algorithm.CONTENT)
@@ -494,15 +512,50 @@ def build(*, model: str, as_of: dt.date, holdout: bool) -> tuple[Factors, dict[s
     return factors, counts
 
 
+def _member_rows_insert(rows: list[tuple[int, str, int, int, float]]) -> None:
+    """Write (member, algorithm, rank, product, score) rows: on PostgreSQL one
+    INSERT of five arrays through UNNEST, elsewhere the ORM's bulk_create."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        MemberRecommendation.objects.bulk_create(
+            [
+                MemberRecommendation(member_id=m, algorithm=a, rank=r, product_id=p, score=score)
+                for m, a, r, p, score in rows
+            ],
+            batch_size=5000,
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MEMBER_REC} (member_id, algorithm, rank, product_id, score) "
+            "SELECT * FROM UNNEST(%s::bigint[], %s::text[], %s::int[], %s::bigint[], "
+            "%s::float8[])",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+
+
 def members_recommend(*, model: str, factors: Factors, first_id: int, last_id: int) -> int:
     """Replace the stored recommendations of members `first_id`..`last_id`: each
-    algorithm's top RECOMMENDATION_TOP_N (popularity is read from the item rows)."""
+    member's top RECOMMENDATION_TOP_N by the algorithm of their A/B variant, the
+    only one the API reads for them (popularity is read from the item rows)."""
+    by_variant: dict[str, list[int]] = defaultdict(list)
+    for member_id, number in Member.objects.filter(id__gte=first_id, id__lte=last_id).values_list(
+        "id", "number"
+    ):
+        by_variant[recommendation_variant(member_number=number)].append(member_id)
     MemberRecommendation.objects.filter(member_id__gte=first_id, member_id__lte=last_id).delete()
     written = 0
     with connection.cursor() as cursor:
         for algorithm in NEIGHBOUR_ALGORITHMS:
+            if not by_variant[algorithm]:
+                continue
             sql, params = neighbour_scores_sql(
-                model=model, algorithm=algorithm, first_id=first_id, last_id=last_id
+                model=model,
+                algorithm=algorithm,
+                first_id=first_id,
+                last_id=last_id,
+                members=by_variant[algorithm],
             )
             cursor.execute(
                 f"INSERT INTO {MEMBER_REC} (member_id, rank, product_id, score, algorithm) "
@@ -510,20 +563,17 @@ def members_recommend(*, model: str, factors: Factors, first_id: int, last_id: i
                 [algorithm, *params],
             )
             written += max(cursor.rowcount, 0)
-    rows = member_interactions(model=model, first_id=first_id, last_id=last_id)
+    wanted = set(by_variant[Algorithm.ALS])
+    rows = [
+        row
+        for row in member_interactions(model=model, first_id=first_id, last_id=last_id)
+        if row[0] in wanted
+    ]
     top = als_member_top(factors=factors, rows=rows, n=settings.RECOMMENDATION_TOP_N)
-    MemberRecommendation.objects.bulk_create(
-        [
-            MemberRecommendation(
-                member_id=member_id,
-                algorithm=Algorithm.ALS,
-                rank=rank,
-                product_id=product_id,
-                score=score,
-            )
-            for member_id, ranked in top.items()
-            for rank, (product_id, score) in enumerate(ranked, start=1)
-        ],
-        batch_size=5000,
-    )
-    return written + sum(len(ranked) for ranked in top.values())
+    als_rows = [
+        (member_id, Algorithm.ALS.value, rank, product_id, score)
+        for member_id, ranked in top.items()
+        for rank, (product_id, score) in enumerate(ranked, start=1)
+    ]
+    _member_rows_insert(als_rows)
+    return written + len(als_rows)

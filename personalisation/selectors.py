@@ -91,13 +91,15 @@ def _recently_bought(member: Member) -> set[int]:
     )
 
 
-def _popular(limit: int) -> list[tuple[int, float]]:
+def _popular() -> list[tuple[int, float]]:
+    """The popular products the night kept (a few hundred), most popular first:
+    enough to fill a list past what is excluded or inactive."""
     return list(
         ItemNeighbour.objects.filter(
             model=Model.NIGHT, algorithm=Algorithm.POPULARITY, product__isnull=True
         )
         .order_by("rank")
-        .values_list("neighbour_id", "score")[:limit]
+        .values_list("neighbour_id", "score")
     )
 
 
@@ -166,10 +168,7 @@ def recommendations_get(
     results = _active(ranked, excluded, limit) if ranked else []
     if len(results) < limit:
         shown = {item.product_id for item in results}
-        popular = [
-            (pid, score, Algorithm.POPULARITY.value)
-            for pid, score in _popular(limit + len(excluded) + len(shown))
-        ]
+        popular = [(pid, score, Algorithm.POPULARITY.value) for pid, score in _popular()]
         results += _active(popular, excluded | shown, limit - len(results))
     answered = variant if results and results[0].reason == REASONS[variant] else "popularity"
     return Recommendations(variant=variant, algorithm=answered, results=results)

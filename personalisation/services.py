@@ -81,16 +81,10 @@ def behaviour_record(*, shop: Shop, events: list[BehaviourInput]) -> BehaviourRe
         )
     stored = 0
     if rows:
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-        params = [value for row in rows for value in row]
         with transaction.atomic(), connection.cursor() as cursor:
-            # A plain multi-row INSERT: the ORM's bulk_create cannot say how many
-            # rows ON CONFLICT DO NOTHING left out, and the answer counts them.
-            cursor.execute(
-                f"INSERT INTO {EVENT} (shop_id, event_id, member_id, type, sku, query, "
-                f"occurred_at) VALUES {values} ON CONFLICT (shop_id, event_id) DO NOTHING",
-                params,
-            )
+            # Plain SQL: the ORM's bulk_create cannot say how many rows ON
+            # CONFLICT DO NOTHING left out, and the answer counts them.
+            cursor.execute(*_insert_events(rows))
             stored = max(cursor.rowcount, 0)
     return BehaviourResult(
         received=len(events),
@@ -98,6 +92,26 @@ def behaviour_record(*, shop: Shop, events: list[BehaviourInput]) -> BehaviourRe
         duplicates=len(rows) - stored,
         unknown_members=unknown,
     )
+
+
+def _insert_events(rows: list[tuple]) -> tuple[str, list]:
+    """One INSERT of `rows`, ignoring the (shop, event_id) already stored. On
+    PostgreSQL the columns go as seven arrays through UNNEST (a statement of 7,000
+    placeholders costs more to send and plan than the rows to write)."""
+    columns = "(shop_id, event_id, member_id, type, sku, query, occurred_at)"
+    conflict = "ON CONFLICT (shop_id, event_id) DO NOTHING"
+    if connection.vendor == "postgresql":
+        arrays = [list(column) for column in zip(*rows, strict=True)]
+        sql = (
+            f"INSERT INTO {EVENT} {columns} SELECT * FROM UNNEST(%s::bigint[], %s::text[], "
+            f"%s::bigint[], %s::smallint[], %s::text[], %s::text[], %s::timestamptz[]) "
+            f"{conflict}"
+        )
+        return sql, arrays
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    return f"INSERT INTO {EVENT} {columns} VALUES {values} {conflict}", [
+        value for row in rows for value in row
+    ]
 
 
 class UnknownTag(DomainError):
