@@ -223,12 +223,17 @@ class VariantFigures:
         return self.click_through * 100
 
 
-def recommendation_click_through(*, since: dt.date) -> list[VariantFigures]:
-    """Each variant's impressions, clicks and click-through since `since` (the
-    nightly job's daily figures), for the staff dashboard."""
+def recommendation_click_through(
+    *, since: dt.date, until: dt.date | None = None
+) -> list[VariantFigures]:
+    """Each variant's impressions, clicks and click-through from `since` to
+    `until` (the nightly job's daily figures), for the staff dashboard and the
+    admin."""
+    days = RecommendationStat.objects.filter(day__gte=since)
+    if until is not None:
+        days = days.filter(day__lte=until)
     rows = (
-        RecommendationStat.objects.filter(day__gte=since)
-        .values("variant")
+        days.values("variant")
         .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"))
         .order_by("variant")
     )

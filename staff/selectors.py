@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from batch.services import program_today
 from campaigns.models import MemberSegment
 from members.models import Member
+from personalisation.selectors import recommendation_click_through
 from points.selectors import points_value_minor
 from shop.money import currency_exponent, format_amount
 from tiers.models import PaidPlan, Tier
@@ -383,6 +384,30 @@ def _ab_tests(snap: Snapshot) -> Table:
     )
 
 
+def _recommendations(snap: Snapshot) -> Table:
+    """The recommenders' A/B test over the range: each variant's products shown,
+    those clicked or put in the cart within a day, and the click-through (the
+    recommendations job's daily sums)."""
+    figures = []
+    if snap.months and snap.last_day is not None:
+        start = dt.date.fromisoformat(f"{snap.months[0]}-01")
+        figures = recommendation_click_through(since=start, until=snap.last_day)
+    rows: list[list[Cell]] = [
+        [f.variant, f.impressions, f.clicks, _percent(f.clicks, f.impressions)] for f in figures
+    ]
+    return Table(
+        "recommendations",
+        _("Recommendations by variant"),
+        [_("Variant"), _("Shown"), _("Clicked"), _("Click-through (%)")],
+        rows,
+        _chart(
+            "bar",
+            [str(r[0]) for r in rows],
+            {_("Click-through (%)"): [_number(str(r[3])) for r in rows]},
+        ),
+    )
+
+
 TABLES = {
     "members_by_tier": _by_tier,
     "members_by_stage": _by_stage,
@@ -393,6 +418,7 @@ TABLES = {
     "paid_plans": _paid_plans,
     "campaigns": _campaigns,
     "ab_tests": _ab_tests,
+    "recommendations": _recommendations,
 }
 
 

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('members', '0006_sanction'),
-        ('rewards', '0005_coupon_source_price_protection'),
+        ('rewards', '0006_coupon_source_price_protection'),
         ('shop', '0004_products'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

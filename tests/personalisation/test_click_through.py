@@ -100,3 +100,33 @@ def test_rule_tags_cannot_be_deleted_in_the_admin(admin_client):
     delete = reverse("admin:personalisation_membertag_delete", args=[tag.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     assert MemberTag.objects.exists()
+
+
+def test_the_staff_dashboard_has_a_table_of_the_variants(admin_client):
+    from staff.models import KpiSnapshot
+
+    for day in (dt.date(2026, 10, 31), dt.date(2026, 11, 19)):
+        KpiSnapshot.objects.create(day=day, metric="members", dimension="active", value=10)
+    RecommendationStat.objects.create(day=dt.date(2026, 9, 30), variant="als", impressions=99)
+    RecommendationStat.objects.create(
+        day=dt.date(2026, 10, 5), variant="als", impressions=200, clicks=9
+    )
+    RecommendationStat.objects.create(
+        day=dt.date(2026, 11, 19), variant="als", impressions=100, clicks=6
+    )
+    RecommendationStat.objects.create(
+        day=dt.date(2026, 11, 19), variant="popularity", impressions=50, clicks=1
+    )
+    query = {"start": "2026-10-01", "end": "2026-11-30"}
+
+    page = admin_client.get("/admin/dashboard/", query)
+    csv = admin_client.get("/admin/dashboard/recommendations.csv", query)
+
+    tables = {table.name: table for table in page.context["tables"]}
+    assert tables["recommendations"].rows == [
+        ["als", 300, 15, "5.0"],
+        ["popularity", 50, 1, "2.0"],
+    ]
+    assert 'data-chart="chart-recommendations"' in page.content.decode()
+    assert csv.status_code == 200
+    assert "als,300,15,5.0" in csv.content.decode()

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rewards', '0004_points_draw'),
+        ('rewards', '0005_coupon_admin_indexes'),
     ]
 
     operations = [
