@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from batch.services import program_today
 from members.models import Member, User
+from notifications.webhooks import webhook_events_queue
 from points.errors import InsufficientPoints
 from points.models import Entry
 from points.services import (
@@ -192,7 +193,35 @@ def reward_redeem(
             coupon=coupon,
             entry=entry,
         )
+        reward_redemption_announce(redemption=redemption)
     return redemption, True
+
+
+def reward_redemption_announce(*, redemption: RewardRedemption) -> None:
+    """Queue `redemption.created` for a reward bought with points, in the
+    redemption's transaction: as a checkout discount's, with the reward and the
+    coupon it issued."""
+    coupon = redemption.coupon
+    webhook_events_queue(
+        event="redemption.created",
+        payloads=[
+            {
+                "id": str(redemption.public_id),
+                "member": redemption.member.number,
+                "points": redemption.points,
+                "status": redemption.status,
+                "reward": redemption.reward.code,
+                "coupon": (
+                    {
+                        "code": coupon.code,
+                        "expires_at": coupon.expires_at.isoformat() if coupon.expires_at else None,
+                    }
+                    if coupon is not None
+                    else None
+                ),
+            }
+        ],
+    )
 
 
 def reward_redemption_cancel(*, redemption: RewardRedemption) -> RewardRedemption:

@@ -116,6 +116,26 @@ def test_a_reward_s_coupon_is_announced_to_coupon_issued_webhooks(member, settin
     assert delivery.payload["min_spend"] == {"amount": "50.00", "currency": "CNY"}
 
 
+def test_a_reward_bought_is_announced_to_redemption_created_webhooks(member, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    webhook_endpoint_add(url="http://127.0.0.1:9/hooks", events=["redemption.created"])
+    gift = make_reward(kind=Reward.Kind.GIFT, coupon=None)
+    redemption, _ = reward_redeem(
+        shop=shop_default(), member=member, reward_code=gift.code, key="g"
+    )
+    reward_redeem(shop=shop_default(), member=member, reward_code=gift.code, key="g")  # a retry
+
+    [delivery] = WebhookDelivery.objects.filter(event="redemption.created")
+    assert delivery.payload == {
+        "id": str(redemption.public_id),
+        "member": member.number,
+        "points": 1000,
+        "status": "to_ship",
+        "reward": gift.code,
+        "coupon": None,
+    }
+
+
 def test_the_same_key_is_the_first_redemption_and_another_reward_a_conflict(member):
     reward, other = make_reward(), make_reward()
     first, _ = reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key="k")
