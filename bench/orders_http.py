@@ -292,24 +292,33 @@ CAMPAIGNS_SHARE = 0.80  # with --campaigns, orders at least this share of the ra
 
 
 def _campaign_documents(count: int) -> list[dict]:
-    """`count` active campaigns that every bench order is checked against, of the
-    kinds an order meets (multipliers by category and weekday, member days,
-    bonuses over a total, welcome), stackable so each one is evaluated."""
-    every_day = {"days_of_month": list(range(1, 32))}
+    """`count` active campaigns of the mix a programme runs at once, every one
+    evaluated for every order and a few of them applying to any one: a
+    multiplier per category (an order's lines meet one to three), per weekday
+    and per member day, bonuses over rising totals, welcome (the bench members
+    have ordered before) and a multiplier for Diamond only; half of them
+    stackable, the best of the others winning."""
     kinds: list[dict] = [
-        {"kind": "multiplier", "conditions": {"categories": ["tea"]}},
-        {"kind": "multiplier", "conditions": {"weekdays": [1, 2, 3, 4, 5, 6, 7]}},
-        {"kind": "member_day", "conditions": every_day},
-        {"kind": "order_bonus", "conditions": {"min_total": "100.00"}, "reward": {"points": 10}},
-        {"kind": "welcome", "reward": {"points": 20}},
+        *(
+            {"kind": "multiplier", "conditions": {"categories": [category]}}
+            for category in ("tea", "teaware", "snacks", "gifts")
+        ),
+        *({"kind": "multiplier", "conditions": {"weekdays": [day]}} for day in (1, 2, 3, 4)),
+        *({"kind": "member_day", "conditions": {"days_of_month": [day]}} for day in (1, 8, 15, 22)),
+        *(
+            {"kind": "order_bonus", "conditions": {"min_total": total}, "reward": {"points": 50}}
+            for total in ("200.00", "400.00", "600.00", "800.00")
+        ),
+        {"kind": "welcome", "reward": {"points": 100}},
+        {"kind": "multiplier", "target": {"tiers": ["diamond"]}},
     ]
     return [
         {
             "code": f"bench-{n}",
             "name": f"Bench campaign {n}",
             "priority": n,
-            "stackable": True,
-            "reward": {"multiplier": "1.1"},
+            "stackable": n % 2 == 0,
+            "reward": {"multiplier": "1.5"},
             **kinds[n % len(kinds)],
         }
         for n in range(count)
@@ -360,6 +369,7 @@ def run(
         say(orders.describe())
         paced = measure("orders paced", work=order_work(members), rate=PACED_SHARE * orders.rate)
         say(paced.describe())
+        result = Result(ceiling, api_ceiling, orders, paced, _ledger())
         if campaigns:
             _campaigns_activate(campaigns)
             with_campaigns = measure(f"orders, {campaigns} campaigns", work=order_work(members))
@@ -370,7 +380,12 @@ def run(
                 f"(target at least {CAMPAIGNS_SHARE:.2f}): "
                 + ("met" if share >= CAMPAIGNS_SHARE else "NOT met")
             )
-    result = Result(ceiling, api_ceiling, orders, paced, _ledger())
+            after = _ledger()
+            say(
+                f"  that phase: {with_campaigns.tally.created:,} orders created, "
+                f"{after.orders - result.ledger.orders:,} more in the database; ledger_audit "
+                + ("clean" if after.clean else "BROKEN")
+            )
     say()
     say(table([ceiling, api_ceiling, orders, paced]))
     for line in verdict(result) + _check(result):
