@@ -326,11 +326,15 @@ def _campaign_documents(count: int) -> list[dict]:
 
 
 def _campaigns_activate(count: int) -> None:
+    """Save the campaigns, then wait until every worker reads them: each keeps
+    the active campaigns it read for CAMPAIGN_CACHE_SECONDS, as long as a phase,
+    so without the wait part of the phase ran without them."""
     from campaigns.catalogue import campaign_save
     from campaigns.documents import document_parse
 
     for data in _campaign_documents(count):
         campaign_save(document=document_parse(data))
+    time.sleep(settings.CAMPAIGN_CACHE_SECONDS)
     say(f"  {count} active campaigns saved")
 
 
