@@ -25,5 +25,6 @@ urlpatterns = [
     path("", include("points.urls")),
     path("", include("tiers.urls")),
     path("", include("rewards.draw_urls")),
+    path("", include("rewards.urls")),
     path("", include("campaigns.urls")),
 ]

@@ -24,4 +24,6 @@ class RewardsConfig(AppConfig):
         register_export("coupons", coupons_export)
         register_export("rewards", redemptions_export)
         register_export("draws", draw_plays_export)
-        register_nav_item(NavItem(order=40, url_name="draws:draws", label=_("Draws")))
+        register_nav_item(NavItem(order=50, url_name="draws:draws", label=_("Draws")))
+        register_nav_item(NavItem(order=30, url_name="rewards:rewards", label=_("Rewards")))
+        register_nav_item(NavItem(order=40, url_name="rewards:coupons", label=_("Coupons")))

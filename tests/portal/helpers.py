@@ -1,8 +1,16 @@
 """Data the portal's tests share."""
 
+import itertools
+
 from django.utils import timezone
 
 from notifications.models import Message
+from points.models import Entry
+from points.services import Source, points_earn
+from rewards.models import Reward
+from tests.factories import MemberFactory
+
+_seeds = itertools.count()
 
 
 def inbox_message(member, *, read=False, reward="TEN-OFF", code="ABCDEFGHJK"):
@@ -17,3 +25,27 @@ def inbox_message(member, *, read=False, reward="TEN-OFF", code="ABCDEFGHJK"):
         sent_at=now,
         read_at=now if read else None,
     )
+
+
+def member_with_points(points=0, **kwargs):
+    member = MemberFactory(**kwargs)
+    if points:
+        points_earn(
+            member=member,
+            points=points,
+            source=Source(Entry.Source.STAFF, "seed"),
+            key=f"seed-{next(_seeds)}",
+        )
+    return member
+
+
+def make_reward(code, points=1000, **kwargs):
+    fields = {
+        "code": code,
+        "name": f"Reward {code}",
+        "kind": Reward.Kind.COUPON,
+        "points": points,
+        "coupon": {"kind": "amount", "value": "10.00", "min_spend": "50.00", "valid_days": 30},
+        **kwargs,
+    }
+    return Reward.objects.create(**fields)
