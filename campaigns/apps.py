@@ -6,8 +6,11 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from allauth.account.signals import email_confirmed, user_signed_up
+        from django.utils.translation import gettext_lazy as _
 
+        from members.portal import NavItem, register_export, register_nav_item
         from notifications.registry import register_context
+        from points.describe import register_names
         from shop.shopify import (
             TOPIC_ORDERS_CANCELLED,
             TOPIC_ORDERS_CREATE,
@@ -20,14 +23,21 @@ class CampaignsConfig(AppConfig):
         from .broadcasts import TEMPLATE, broadcast_context
         from .grants import GRANTED, campaign_message_context
         from .jobs import register_jobs
+        from .referrals import referrals_export
         from .referrals import register_jobs as register_referrals
         from .segments import register_jobs as register_segments
+        from .selectors import campaign_names
 
         register_jobs()
         register_segments()
         register_referrals()
         register_context(TEMPLATE, broadcast_context)
         register_context(GRANTED, campaign_message_context)
+        register_nav_item(
+            NavItem(order=60, url_name="campaigns:referral", label=_("Invite friends"))
+        )
+        register_export("referrals", referrals_export)
+        register_names("campaign", campaign_names)
 
         user_signed_up.connect(_signed_up, dispatch_uid="campaigns.member_signed_up")
         email_confirmed.connect(_email_confirmed, dispatch_uid="campaigns.signup_bonus")

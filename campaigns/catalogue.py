@@ -63,6 +63,8 @@ def campaigns_active() -> list[CachedCampaign]:
 def _columns(document: Document) -> dict:
     return {
         "name": document.name,
+        "name_zh_hans": document.name_zh_hans,
+        "name_zh_hant": document.name_zh_hant,
         "kind": document.kind,
         "active": document.active,
         "starts_at": document.starts_at,

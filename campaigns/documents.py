@@ -111,6 +111,9 @@ class AB(Part):
 class Common(Part):
     code: str = Field(pattern=CODE)
     name: str = Field(min_length=1, max_length=200)
+    # What members read in Simplified and Traditional Chinese (empty: the name).
+    name_zh_hans: str = Field(default="", max_length=200)
+    name_zh_hant: str = Field(default="", max_length=200)
     active: bool = True
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = Field(default=None, description="exclusive")

@@ -78,6 +78,8 @@ class Campaign(models.Model):
 
     code = models.CharField(max_length=50, unique=True)
     name = models.CharField(max_length=200)
+    name_zh_hans = models.CharField(_("name (Simplified Chinese)"), max_length=200, blank=True)
+    name_zh_hant = models.CharField(_("name (Traditional Chinese)"), max_length=200, blank=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     active = models.BooleanField(default=True)
     starts_at = models.DateTimeField(null=True, blank=True)

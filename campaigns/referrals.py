@@ -11,11 +11,22 @@ month (the referee is paid all the same).
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+)
 from django.http import HttpRequest
+from django.utils import timezone
 
 from batch.registry import Job, register
 from batch.services import program_midnight
@@ -27,7 +38,7 @@ from shop.models import Order
 from .documents import Referral as ReferralDocument
 from .grants import Grant, campaign_grant
 from .jobs import campaigns_in_window
-from .models import CampaignGrant, Referral
+from .models import Campaign, CampaignGrant, Referral
 
 SESSION_KEY = "referral_code"
 
@@ -152,6 +163,77 @@ def referrals(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
                 Referral.objects.filter(pk=referral.pk).update(reason="monthly_cap")
             counts["referrals_credited"] += 1
     return counts
+
+
+@dataclass(frozen=True)
+class ReferralOffer:
+    campaign: Campaign
+    referrer_points: int
+    referee_points: int
+
+
+def referral_offer(*, at: dt.datetime | None = None) -> ReferralOffer | None:
+    """What the active referral campaign (the highest priority, as the
+    `referrals` job pays) gives each side, or None when none runs."""
+    campaigns = campaigns_in_window("referral", ReferralDocument, at or timezone.now())
+    if not campaigns:
+        return None
+    campaign_id, document = max(campaigns, key=lambda c: c[1].priority)
+    return ReferralOffer(
+        campaign=Campaign.objects.get(pk=campaign_id),
+        referrer_points=document.referral.referrer_points,
+        referee_points=document.referral.referee_points,
+    )
+
+
+@dataclass(frozen=True)
+class ReferralMade:
+    joined_at: dt.datetime
+    state: str  # signed_up, ordered, rewarded, refused
+
+
+def referrals_made(
+    *, member: Member, limit: int = 100
+) -> tuple[dict[str, int], list[ReferralMade]]:
+    """The members `member` referred, newest first, each with its state: signed
+    up, ordered (the first order's points not yet released), rewarded or
+    refused; and how many are in each state."""
+    referrals = (
+        Referral.objects.filter(referrer=member)
+        .annotate(ordered=Exists(Order.objects.filter(member=OuterRef("referee"))))
+        .order_by("-created_at")
+    )
+    counts = {"signed_up": 0, "ordered": 0, "rewarded": 0, "refused": 0}
+    for status, ordered, count in (
+        referrals.order_by().values_list("status", "ordered").annotate(n=Count("pk"))
+    ):
+        counts[_referral_state(status, ordered)] += count
+    made = [
+        ReferralMade(
+            joined_at=referral.created_at, state=_referral_state(referral.status, referral.ordered)
+        )
+        for referral in referrals[:limit]
+    ]
+    return counts, made
+
+
+def _referral_state(status: str, ordered: bool) -> str:
+    if status == Referral.Status.CREDITED:
+        return "rewarded"
+    if status == Referral.Status.REFUSED:
+        return "refused"
+    return "ordered" if ordered else "signed_up"
+
+
+def referrals_export(*, member: Member) -> dict[str, object]:
+    """Who referred the member and how many they referred, for their data export."""
+    referred_by = Referral.objects.filter(referee=member).select_related("referrer").first()
+    counts, _made = referrals_made(member=member, limit=0)
+    return {
+        "referral_code": member.referral_code,
+        "referred_by": referred_by.referrer.number if referred_by else None,
+        "referrals_made": counts,
+    }
 
 
 def register_jobs() -> None:

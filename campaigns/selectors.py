@@ -7,6 +7,7 @@ from django.conf import settings
 
 from batch.models import JobRun, Status
 from batch.services import program_zone
+from members.l10n import in_language
 from members.models import Member
 from personalisation.selectors import member_tags
 from shop.money import currency_exponent
@@ -101,3 +102,14 @@ def segment_part(*, member: Member) -> dict | None:
     )
     computed_on = max(segment.computed_on, latest) if latest else segment.computed_on
     return {"lifecycle": segment.lifecycle, "rfm": rfm, "computed_on": computed_on}
+
+
+def campaign_names(refs: set[str]) -> dict[str, str]:
+    """The campaigns with these codes, by code, named in the active language (the
+    points history's words for a bonus)."""
+    return {
+        campaign.code: in_language(campaign, "name")
+        for campaign in Campaign.objects.filter(code__in=refs).only(
+            "code", "name", "name_zh_hans", "name_zh_hant"
+        )
+    }

@@ -224,6 +224,8 @@ USE_TZ = True
 
 PROGRAM_TIME_ZONE = env.str("PROGRAM_TIME_ZONE", default="Asia/Shanghai")
 PROGRAM_CURRENCY = env.str("PROGRAM_CURRENCY", default="CNY")
+# The shop's address: the portal's tier page links to it to buy a paid plan (empty: no link).
+SHOP_URL = env.str("SHOP_URL", default="")
 
 # Points: lots expire this many months after they became available; staff
 # adjustments above the threshold need the manager permission.

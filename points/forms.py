@@ -1,3 +1,4 @@
+import datetime as dt
 import uuid
 
 from django import forms
@@ -28,3 +29,46 @@ class AdjustPointsForm(forms.Form):
         if not reason:
             raise ValidationError(_("Say why."))
         return reason
+
+
+# The history's filter: what members call the kinds of entries.
+HISTORY_KINDS = {
+    "earned": (_("Earned"), ["earn", "pending", "release"]),
+    "spent": (_("Spent"), ["redeem", "cancel"]),
+    "expired": (_("Expired"), ["expire"]),
+    "taken_back": (_("Taken back (refunds)"), ["reverse"]),
+    "adjusted": (_("Adjusted"), ["adjust"]),
+}
+
+
+class HistoryFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Show"),
+        required=False,
+        choices=[
+            ("", _("Everything")),
+            *((k, label) for k, (label, _kinds) in HISTORY_KINDS.items()),
+        ],
+    )
+    month = forms.CharField(
+        label=_("Month"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "month", "placeholder": "YYYY-MM"}),
+        help_text=_("For example 2026-11."),
+    )
+
+    def clean_month(self) -> dt.date | None:
+        text: str = self.cleaned_data["month"].strip()
+        if not text:
+            return None
+        try:
+            return dt.date.fromisoformat(f"{text}-01")
+        except ValueError:
+            raise ValidationError(_("Give a month as YYYY-MM.")) from None
+
+    def kinds(self) -> list[str] | None:
+        kind = self.cleaned_data.get("kind") if self.is_valid() else None
+        return HISTORY_KINDS[kind][1] if kind else None
+
+    def month_start(self) -> dt.date | None:
+        return self.cleaned_data.get("month") if self.is_valid() else None

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
+from batch.services import program_midnight
 from members.models import Member
 from shop.money import parse_amount
 
@@ -71,10 +72,27 @@ def points_expiring(*, member: Member, days: int | None = None) -> list[Expiring
     return [Expiring(date=day, points=points) for day, points in by_day.items()]
 
 
-def history_page(*, member: Member, before_id: int | None = None, limit: int = 20) -> tuple:
+def history_page(
+    *,
+    member: Member,
+    before_id: int | None = None,
+    limit: int = 20,
+    kinds: list[str] | None = None,
+    month: dt.date | None = None,
+) -> tuple:
     """A page of the member's ledger, newest first, by keyset (`before_id` is the
-    last id of the previous page): (entries, id to ask for the next page or None)."""
+    last id of the previous page): (entries, id to ask for the next page or None).
+    `kinds`: only entries of these kinds; `month` (its first day): only entries
+    effective in that month of the programme's calendar."""
     entries = Entry.objects.filter(member=member).order_by("-id")
+    if kinds:
+        entries = entries.filter(kind__in=kinds)
+    if month is not None:
+        following = (month.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        entries = entries.filter(
+            effective_at__gte=program_midnight(month.replace(day=1)),
+            effective_at__lt=program_midnight(following),
+        )
     if before_id is not None:
         entries = entries.filter(id__lt=before_id)
     page = list(entries[: limit + 1])

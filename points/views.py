@@ -8,9 +8,12 @@ from members.models import Member
 from members.views import own_member
 from shop.money import format_program_money
 
+from .describe import entries_describe
+from .forms import HistoryFilterForm
 from .selectors import balance_get, history_page, points_expiring, points_value_minor
 
 HISTORY_PAGE_SIZE = 25
+EXPIRING_DAYS = 90  # the history shows the points that expire in this many days
 
 
 def dashboard_panel(member: Member) -> dict[str, Any]:
@@ -25,12 +28,32 @@ def dashboard_panel(member: Member) -> dict[str, Any]:
 
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
+    """The ledger, newest first, filtered by kind and month; the points that
+    expire soon at the top. With htmx, a change of the filter answers the
+    list alone."""
     member = own_member(request)
+    form = HistoryFilterForm(request.GET)
     before = request.GET.get("before", "")
     before_id = int(before) if before.isdigit() else None
-    entries, next_before = history_page(member=member, before_id=before_id, limit=HISTORY_PAGE_SIZE)
-    return render(
-        request,
-        "points/history.html",
-        {"entries": entries, "before": before_id, "next_before": next_before},
+    entries, next_before = history_page(
+        member=member,
+        before_id=before_id,
+        limit=HISTORY_PAGE_SIZE,
+        kinds=form.kinds(),
+        month=form.month_start(),
     )
+    filters = request.GET.copy()
+    filters.pop("before", None)
+    context = {
+        "form": form,
+        "entries": entries_describe(entries),
+        "before": before_id,
+        "next_before": next_before,
+        "filters": filters.urlencode(),
+        "filtered": bool(form.kinds() or form.month_start()),
+    }
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "points/_history.html", context)
+    context["expiring"] = points_expiring(member=member, days=EXPIRING_DAYS)
+    context["balance"] = balance_get(member=member)
+    return render(request, "points/history.html", context)

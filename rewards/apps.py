@@ -8,6 +8,7 @@ class RewardsConfig(AppConfig):
     def ready(self) -> None:
         from members.portal import NavItem, register_export, register_nav_item
         from notifications.registry import register_context
+        from points.describe import register_names
 
         from .jobs import register_jobs
         from .messages import (
@@ -16,7 +17,7 @@ class RewardsConfig(AppConfig):
             coupon_issued_context,
             gift_shipped_context,
         )
-        from .selectors import coupons_export, draw_plays_export, redemptions_export
+        from .selectors import coupons_export, draw_plays_export, redemptions_export, reward_names
 
         register_jobs()
         register_context(COUPON_ISSUED, coupon_issued_context)
@@ -27,3 +28,4 @@ class RewardsConfig(AppConfig):
         register_nav_item(NavItem(order=50, url_name="draws:draws", label=_("Draws")))
         register_nav_item(NavItem(order=30, url_name="rewards:rewards", label=_("Rewards")))
         register_nav_item(NavItem(order=40, url_name="rewards:coupons", label=_("Coupons")))
+        register_names("reward", reward_names)

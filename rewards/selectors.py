@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from members.l10n import in_language
 from members.models import Member
 from points.selectors import balance_get
 from shop.errors import DomainError
@@ -326,3 +327,11 @@ def wallet_gifts(*, member: Member, limit: int = 50) -> list[RewardRedemption]:
         .select_related("reward")
         .order_by("-id")[:limit]
     )
+
+
+def reward_names(refs: set[str]) -> dict[str, str]:
+    """The rewards with these codes, by code, named in the active language (the
+    points history's words for a redemption)."""
+    return {
+        reward.code: in_language(reward, "name") for reward in Reward.objects.filter(code__in=refs)
+    }

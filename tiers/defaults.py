@@ -53,3 +53,25 @@ def default_tiers_create(tier_model: type[Model]) -> None:
                 **benefits,
             },
         )
+    default_tier_names_fill(tier_model)
+
+
+# The default tiers' names in Simplified and Traditional Chinese.
+DEFAULT_TIER_NAMES = {
+    "member": ("会员", "會員"),
+    "silver": ("银卡会员", "銀卡會員"),
+    "gold": ("金卡会员", "金卡會員"),
+    "diamond": ("钻石会员", "鑽石會員"),
+}
+
+
+def default_tier_names_fill(tier_model: type[Model]) -> None:
+    """Give the default tiers their Chinese names where staff have written none
+    (a model from before the names existed has nowhere to put them)."""
+    fields = {field.name for field in tier_model._meta.get_fields()}
+    if "name_zh_hans" not in fields:
+        return
+    manager = tier_model._default_manager
+    for code, (hans, hant) in DEFAULT_TIER_NAMES.items():
+        manager.filter(code=code, name_zh_hans="").update(name_zh_hans=hans)
+        manager.filter(code=code, name_zh_hant="").update(name_zh_hant=hant)

@@ -47,6 +47,8 @@ class Benefits(models.Model):
 class Tier(Benefits):
     code = models.SlugField(max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    name_zh_hans = models.CharField(_("name (Simplified Chinese)"), max_length=100, blank=True)
+    name_zh_hant = models.CharField(_("name (Traditional Chinese)"), max_length=100, blank=True)
     rank = models.PositiveSmallIntegerField(
         unique=True, help_text=_("Higher is better; the lowest rank is where every member starts.")
     )
@@ -148,6 +150,13 @@ class TierChange(models.Model):
 class PaidPlan(Benefits):
     code = models.SlugField(max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    name_zh_hans = models.CharField(_("name (Simplified Chinese)"), max_length=100, blank=True)
+    name_zh_hant = models.CharField(_("name (Traditional Chinese)"), max_length=100, blank=True)
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("What members read about the plan.")
+    )
+    description_zh_hans = models.TextField(_("description (Simplified Chinese)"), blank=True)
+    description_zh_hant = models.TextField(_("description (Traditional Chinese)"), blank=True)
     sku = models.CharField(
         _("SKU"), max_length=100, unique=True, help_text=_("An order line with this SKU buys it.")
     )

@@ -16,7 +16,7 @@ from members.models import Member
 from points.ledger_sql import Statement, together
 from shop.models import Order
 
-from .models import MemberTier, PaidPlan, Subscription, Tier
+from .models import MemberTier, PaidPlan, Subscription, Tier, TierChange
 
 # How long a process keeps the tiers and plans it read: a change in the admin is
 # felt at once in the process that made it and within this many seconds in the
@@ -226,3 +226,38 @@ def tier_status(*, member: Member) -> TierStatus:
         subscription=active_subscription(member=member),
         tiers=tiers,
     )
+
+
+def plans_on_sale() -> list[PaidPlan]:
+    """The paid plans members can buy now, cheapest first (this process's copy)."""
+    plans = [plan for plan in tier_rules().plans.values() if plan.is_active]
+    return sorted(plans, key=lambda plan: (plan.price_minor, plan.pk))
+
+
+def tier_export(*, member: Member) -> dict[str, object]:
+    """The member's tier, its changes and their paid plans, for their data export."""
+    status = tier_status(member=member)
+    changes = TierChange.objects.filter(member=member).select_related("from_tier", "to_tier")
+    subscriptions = Subscription.objects.filter(member=member).select_related("plan")
+    return {
+        "tier": status.tier.code,
+        "since": status.since.isoformat() if status.since else None,
+        "changes": [
+            {
+                "from": change.from_tier.code if change.from_tier else None,
+                "to": change.to_tier.code,
+                "reason": change.reason,
+                "as_of": change.as_of.isoformat(),
+            }
+            for change in changes.order_by("id")
+        ],
+        "plans": [
+            {
+                "plan": subscription.plan.code,
+                "status": subscription.status,
+                "starts_at": subscription.starts_at.isoformat(),
+                "ends_at": subscription.ends_at.isoformat(),
+            }
+            for subscription in subscriptions.order_by("id")
+        ],
+    }

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -8,7 +9,7 @@ from members.models import Member
 from members.views import own_member
 from shop.money import format_program_money
 
-from .selectors import tier_status
+from .selectors import plans_on_sale, tier_status
 
 
 def _context(member: Member) -> dict[str, Any]:
@@ -27,4 +28,7 @@ def dashboard_panel(member: Member) -> dict[str, Any]:
 
 @login_required
 def tier(request: HttpRequest) -> HttpResponse:
-    return render(request, "tiers/tier.html", _context(own_member(request)))
+    context = _context(own_member(request))
+    context["plans"] = plans_on_sale()
+    context["shop_url"] = settings.SHOP_URL
+    return render(request, "tiers/tier.html", context)

@@ -149,7 +149,9 @@ def test_wallet_tabs_sort_coupons_and_gifts_show_their_shipping(client, member):
     url = reverse("rewards:redeem", args=["ten-off"])
     client.post(url, {"key": KEY})
     client.post(url, {"key": "0b7d7a3c-7c1e-4a40-9a57-3c1f2e9d8b11"})
-    client.post(reverse("rewards:redeem", args=["mug"]), {"key": "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5"})
+    client.post(
+        reverse("rewards:redeem", args=["mug"]), {"key": "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5"}
+    )
     used, unused = Coupon.objects.filter(owner=member).order_by("id")
     Coupon.objects.filter(pk=used.pk).update(uses_allowed=1, uses_count=1)
 
