@@ -32,7 +32,9 @@ def member(client):
 def test_entries_say_why_in_words(client, member):
     campaign_save(
         document=document_parse(
-            campaign_doc("order_bonus", code="big-basket", name="Big basket", name_zh_hans="大购物篮")
+            campaign_doc(
+                "order_bonus", code="big-basket", name="Big basket", name_zh_hans="大购物篮"
+            )
         )
     )
     order_place(member, 50000, order_id="SO-1001")
