@@ -31,9 +31,9 @@ def test_inbox_lists_own_messages_and_counts_unread_in_navigation(client, member
 
     assert html.count('data-testid="inbox-item"') == 2
     assert "THEIRS0001" not in html
-    assert 'data-testid="count-notifications-inbox">1<' in html
+    assert 'data-testid="count-notifications-inbox">1 <' in html
     dashboard = client.get(reverse("members:dashboard")).content.decode()
-    assert 'data-testid="count-notifications-inbox">1<' in dashboard
+    assert 'data-testid="count-notifications-inbox">1 <' in dashboard
 
 
 def test_mark_read_with_htmx_answers_the_card_and_the_new_count(client, member):
