@@ -49,9 +49,7 @@ def test_every_portal_page_passes_axe_in_each_language(browser, live_server, lan
     found = {}
     for viewport_name, viewport in VIEWPORTS.items():
         # axe is injected as a script of the test's own: the page's policy would refuse it.
-        context = browser.new_context(
-            viewport=viewport, bypass_csp=True, locale=ACCEPT[language]
-        )
+        context = browser.new_context(viewport=viewport, bypass_csp=True, locale=ACCEPT[language])
         page = context.new_page()
         page.set_default_timeout(15_000)
         for name, path in PUBLIC.items():
