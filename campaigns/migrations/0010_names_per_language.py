@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0008_event_shop'),
+        ('campaigns', '0009_broadcast'),
     ]
 
     operations = [
