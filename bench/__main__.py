@@ -10,6 +10,7 @@ plain-SQL baseline run on the same machine, in the same run, on the same data.
     python -m bench coupons          # coupon redeems over HTTP vs plain SQL; 1M codes generated
     python -m bench admin            # admin lists and the dashboard at 1M members / 30M entries
     python -m bench recommendations  # behaviour ingestion, the recommender's night, its API
+    python -m bench portal           # each portal page for a member with 10,000 entries
     python -m bench generate         # only load a ledger (to look at it)
 
 PostgreSQL only (DATABASE_URL); the benchmarks drop, create and migrate a
@@ -59,6 +60,7 @@ def main(argv: list[str]) -> None:
         expire,
         ledger_writes,
         orders_http,
+        portal,
         recommendations,
         segments,
         tiers,
@@ -84,6 +86,8 @@ def main(argv: list[str]) -> None:
         recommendations.main(args)
     elif command == "_recommendations_job":
         recommendations.job_child(args)
+    elif command == "portal":
+        portal.main(args)
     elif command == "_coupon_batch":
         coupons.batch_child(args)
     elif command == "_expire_job":

@@ -124,6 +124,17 @@ def _recommendations(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help=f"1/{QUICK} of the sizes")
 
 
+def _portal(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--members", type=_ints, default=[], help="member counts, e.g. 100000,1000000"
+    )
+    parser.add_argument("--entries", type=int, default=10_000, help="the member's ledger entries")
+    parser.add_argument("--loads", type=int, default=50, help="timed loads of each page")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    parser.add_argument("--quick", action="store_true", help="10,000 members, 20 loads a page")
+
+
 def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     _generate(commands.add_parser("generate", help="load a ledger at a chosen scale"))
     _ledger_writes(commands.add_parser("ledger_writes", help="earn and redeem, tx/s"))
@@ -140,6 +151,7 @@ def add_all(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
             "recommendations", help="behaviour ingestion, the recommendations night, the API"
         )
     )
+    _portal(commands.add_parser("portal", help="portal pages of a long-history member, p50/p99"))
     everything = commands.add_parser("all", help="every benchmark at a modest scale (default)")
     everything.add_argument("--quick", action="store_true", help="smaller and shorter still")
     child = commands.add_parser("_expire_job")  # internal: the job alone, in a child process
