@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0009_broadcast'),
+        ('campaigns', '0011_segment_facts'),
     ]
 
     operations = [
