@@ -22,9 +22,10 @@ import statistics
 import time
 import urllib.parse
 from http.cookies import SimpleCookie
-from unittest.mock import patch
 
+from django.core.management import call_command
 from django.db import connection
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from batch.runner import job_run
@@ -152,10 +153,11 @@ def _percentile(values: list[float], share: float) -> float:
 
 def run(*, members: int, entries: int, loads: int, workers: int, threads: int) -> dict:
     generate(members=members, lots_per_member=2, due_fraction=0.0, hot_lots=entries)
-    # The night's tier notices stay queued: sending thousands of them is not what
-    # this measures.
-    with patch("notifications.services.outbox_send_after_commit"):
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
         job_run(name="recalc_tiers", as_of=program_today())
+    # The pages' CSS and scripts, as the production image collects them
+    # (the manifest the templates' static URLs are read from).
+    call_command("collectstatic", interactive=False, verbosity=0)
     member = _heavy_member()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
