@@ -18,12 +18,16 @@ connection, one request at a time, and checks every answer is 200.
 
 import argparse
 import http.client
+import os
+import secrets
 import statistics
+import subprocess
+import sys
 import time
 import urllib.parse
 from http.cookies import SimpleCookie
 
-from django.core.management import call_command
+from django.conf import settings
 from django.db import connection
 from django.test.utils import override_settings
 from django.utils import timezone
@@ -100,6 +104,18 @@ def _heavy_member() -> Member:
     return member
 
 
+def _collect_static() -> None:
+    """The pages' CSS and scripts, collected as the production image does (with
+    DEBUG off: the manifest the templates' static URLs are read from)."""
+    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(48)}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        check=True,
+    )
+
+
 class Client:
     """One keep-alive connection with the session's cookies, as a browser behind
     the TLS proxy."""
@@ -155,9 +171,7 @@ def run(*, members: int, entries: int, loads: int, workers: int, threads: int) -
     generate(members=members, lots_per_member=2, due_fraction=0.0, hot_lots=entries)
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
         job_run(name="recalc_tiers", as_of=program_today())
-    # The pages' CSS and scripts, as the production image collects them
-    # (the manifest the templates' static URLs are read from).
-    call_command("collectstatic", interactive=False, verbosity=0)
+    _collect_static()
     member = _heavy_member()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
