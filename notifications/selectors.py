@@ -13,7 +13,7 @@ from django.utils import timezone
 from members.models import Member
 
 from .models import Message, PushSubscription, Suppression
-from .services import CONSENT, MARKETING_CAP_DAYS, message_render
+from .services import CONSENT, MARKETING_CAP_DAYS, message_text
 
 
 def _inbox(member: Member):  # type: ignore[no-untyped-def]
@@ -34,8 +34,8 @@ class InboxItem:
 
 
 def inbox_item(message: Message) -> InboxItem:
-    rendered = message_render(message)
-    return InboxItem(message=message, subject=rendered["subject"], body=rendered["body"])
+    subject, body = message_text(message)
+    return InboxItem(message=message, subject=subject, body=body)
 
 
 def inbox_page(

@@ -198,20 +198,28 @@ def message_context(message: Message) -> dict[str, Any]:
     }
 
 
-def message_render(message: Message) -> dict[str, str]:
-    """The message in its language: `subject`, `body` (plain text) and, for
-    e-mail, `text` and `html` in the programme's layout with its footer."""
+def message_text(message: Message) -> tuple[str, str]:
+    """The message's subject (one line) and body (plain text), in its language:
+    what the inbox shows, without the e-mail's layout."""
     app, _, name = message.template.partition(".")
     with translation.override(message_language(message)):
         context = message_context(message)
         text = engines["text"]
         subject = text.get_template(f"{app}/email/{name}_subject.txt").render(context)
         body = text.get_template(f"{app}/email/{name}_message.txt").render(context)
-        layout = {**context, "subject": subject.strip(), "body": body.strip()}
+    return " ".join(subject.split()), body.strip()
+
+
+def message_render(message: Message) -> dict[str, str]:
+    """The message in its language: `subject`, `body` (plain text) and, for
+    e-mail, `text` and `html` in the programme's layout with its footer."""
+    subject, body = message_text(message)
+    with translation.override(message_language(message)):
+        layout = {**message_context(message), "subject": subject, "body": body}
         return {
-            "subject": " ".join(subject.split()),
-            "body": body.strip(),
-            "text": text.get_template("notifications/email/layout.txt").render(layout),
+            "subject": subject,
+            "body": body,
+            "text": engines["text"].get_template("notifications/email/layout.txt").render(layout),
             "html": render_to_string("notifications/email/layout.html", layout),
         }
 
