@@ -102,12 +102,16 @@ def test_no_page_shows_another_members_data(client):
 
 
 def _queries(client, page):
-    """Queries of a page asked for twice: the second time, with the tiers and
-    campaigns every process keeps for a few seconds already read."""
+    """Queries of a page once the caches every process keeps for a few seconds
+    (tiers, campaigns, the personalisation's) are warm: the fewest of three loads
+    after a first one (a query that grew with the history would be in all three)."""
     client.get(page)
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(page).status_code == 200
-    return len(queries)
+    counts = []
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(page).status_code == 200
+        counts.append(len(queries))
+    return min(counts)
 
 
 def test_queries_per_page_do_not_grow_with_the_history(client):
