@@ -63,9 +63,9 @@ def _flag(member_id: int, rule: str, period: str, evidence: dict[str, Any]) -> F
     return FraudFlag(member_id=member_id, rule=rule, period=period, evidence=evidence)
 
 
-# Every order's earning is checked against points_per_day: plain SQL, prepared
-# (points.ledger_sql.together), as the order path's own statements are; through
-# the ORM the check cost an order more Python than its own writes.
+# Every earning and redemption is checked: plain SQL, prepared (points.ledger_sql.
+# together), as the ledger's own statements are; through the ORM the check cost
+# an order more Python than its own writes.
 _EARNED_SINCE = f"""
     SELECT COALESCE(SUM(amount + pending_change), 0) FROM {Entry._meta.db_table}
     WHERE member_id = %s AND kind IN (%s, %s) AND created_at >= %s
@@ -85,12 +85,18 @@ def points_per_day(member_id: int, now: dt.datetime) -> list[FraudFlag]:
     return [_flag(member_id, Rule.POINTS_PER_DAY, day.isoformat(), evidence)]
 
 
+_REDEEMED_BETWEEN = f"""
+    SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM {Entry._meta.db_table}
+    WHERE member_id = %s AND kind = %s AND created_at > %s AND created_at <= %s
+"""  # noqa: S608 - the table name is the model's, values are parameters
+
+
 def redemptions_per_hour(member_id: int, now: dt.datetime) -> list[FraudFlag]:
     since = now - dt.timedelta(hours=1)
-    entries = Entry.objects.filter(
-        member_id=member_id, kind=Entry.Kind.REDEEM, created_at__gt=since, created_at__lte=now
-    )
-    count = entries.count()
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [member_id, Entry.Kind.REDEEM, adapt(since), adapt(now)]
+    with connection.cursor() as cursor:
+        (((count, points),),) = together(cursor, [(_REDEEMED_BETWEEN, params)])
     threshold = settings.FRAUD_REDEMPTIONS_PER_HOUR
     if count < threshold:
         return []
@@ -98,7 +104,7 @@ def redemptions_per_hour(member_id: int, now: dt.datetime) -> list[FraudFlag]:
     evidence = {
         "since": since.isoformat(),
         "redemptions": count,
-        "points": -(entries.aggregate(points=Coalesce(Sum("amount"), 0))["points"]),
+        "points": -int(points),
         "threshold": threshold,
     }
     return [_flag(member_id, Rule.REDEMPTIONS_PER_HOUR, period, evidence)]
