@@ -38,5 +38,8 @@ class FraudDecisionForm(forms.Form):
     note = forms.CharField(
         label=_("Note"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Why; for a sanction, its reason, which the member is told."),
+        help_text=_(
+            "Why. For a sanction, its reason, kept with it; the member is told of the "
+            "sanction, not of the reason."
+        ),
     )
