@@ -46,7 +46,13 @@ class MemberEnrolIn(StrictSchema):
     first_name: str = Field(default="", max_length=150, pattern=TEXT)
     last_name: str = Field(default="", max_length=150, pattern=TEXT)
     language: LanguageCode = ""
-    phone: str = Field(default="", max_length=32, pattern=TEXT)
+    phone: str = Field(
+        default="",
+        max_length=32,
+        pattern=r"^[+0-9 ()./-]*$",
+        description="A mobile number, best in international form (+8613800138000);"
+        " checked against its country's numbering plan and stored in E.164.",
+    )
 
 
 class MemberOut(Schema):
