@@ -253,15 +253,16 @@ class RewardCard:
 
 def rewards_order(*, member: Member, cards: list[RewardCard]) -> list[RewardCard]:
     """The order of the rewards page: what the member can redeem now first, then
-    what they lack fewest points for, then the tier-locked; cheapest first in
-    each. The one place that orders the page: personalisation replaces it to
-    put first what the member is likeliest to want."""
+    what they lack fewest points for, then the tier-locked. Within each group the
+    registered ranker's order (`rewards_for_member`) where an app registered one,
+    else cheapest first."""
 
-    def rank(card: RewardCard) -> tuple[int, int, int]:
-        group = 0 if card.available else (2 if card.locked or card.lack == 0 else 1)
-        return group, card.lack, card.reward.points
+    def group(card: RewardCard) -> int:
+        return 0 if card.available else (2 if card.locked or card.lack == 0 else 1)
 
-    return sorted(cards, key=rank)
+    if _rankers:
+        return sorted(cards, key=group)
+    return sorted(cards, key=lambda card: (group(card), card.lack, card.reward.points))
 
 
 def reward_cards(*, member: Member) -> tuple[int, list[RewardCard]]:
@@ -275,7 +276,7 @@ def reward_cards(*, member: Member) -> tuple[int, list[RewardCard]]:
             refusal=offer.refusal,
             lack=max(offer.reward.points - max(available, 0), 0),
         )
-        for offer in rewards_list(member=member)
+        for offer in rewards_for_member(member=member)
     ]
     return available, rewards_order(member=member, cards=cards)
 
