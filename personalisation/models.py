@@ -285,3 +285,23 @@ class BehaviourHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.night_events}/{self.events}"
+
+
+class BehaviourHour(models.Model):
+    """A member's behaviour events over the tags' window by hour of the
+    programme's day, as of the last `tags` night: what the outbox's send time
+    counts beside the member's order hours."""
+
+    member = models.ForeignKey(
+        Member, on_delete=models.DO_NOTHING, db_index=False, db_constraint=False, related_name="+"
+    )
+    hour = models.PositiveSmallIntegerField()
+    events = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "hour"], name="behaviour_hour_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} at {self.hour}: {self.events}"

@@ -16,12 +16,14 @@ only (not wholly refunded):
   campaigns adds the lifecycle stage of its `segments` job, which runs before).
 
 Behaviour is counted once a night for every member (the first chunk to come
-sums it into `BehaviourHours`, as the recommendations' build does), so that a
-chunk does not read the whole window of events again. Plain SQL: an INSERT ...
+sums it into `BehaviourHours`, and by hour into `BehaviourHour` for the outbox's
+send time, as the recommendations' build does), so that a chunk does not read
+the whole window of events again. Plain SQL: an INSERT ...
 SELECT per rule, portable between PostgreSQL and SQLite.
 """
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +36,7 @@ from rewards.models import CouponUse
 from shop.models import Order, OrderLine, Product
 from shop.money import parse_amount
 
-from .models import BehaviourEvent, BehaviourHours, MemberTag, TagNight
+from .models import BehaviourEvent, BehaviourHour, BehaviourHours, MemberTag, TagNight
 
 CATEGORY_SHARE_PERCENT = 30
 CATEGORY_MIN_ORDERS = 2
@@ -49,6 +51,7 @@ PRODUCT = Product._meta.db_table
 USE = CouponUse._meta.db_table
 EVENT = BehaviourEvent._meta.db_table
 HOURS = BehaviourHours._meta.db_table
+HOUR = BehaviourHour._meta.db_table
 
 # A rule: (night, first member id, last member id) -> (SELECT member_id, tag, params).
 TagRule = Callable[[dt.date, int, int], tuple[str, list[Any]]]
@@ -70,17 +73,21 @@ def _window(as_of: dt.date) -> list[Any]:
     return [_at(start), _at(program_midnight(as_of))]
 
 
-def _night(column: str, as_of: dt.date) -> str:
-    """SQL: 1 when the UTC time `column` is at night in the programme's time zone.
-    PostgreSQL converts with the zone; SQLite, without zones, with the zone's
-    offset on the night's day."""
+def _hour(column: str, as_of: dt.date) -> str:
+    """SQL: the hour of the programme's day of the UTC time `column`. PostgreSQL
+    converts with the zone; SQLite, without zones, with the zone's offset on the
+    night's day."""
     if connection.vendor == "postgresql":
         zone = program_zone().key.replace("'", "")
-        hour = f"EXTRACT(HOUR FROM {column} AT TIME ZONE '{zone}')"
-    else:
-        offset = program_midnight(as_of).utcoffset() or dt.timedelta()
-        seconds = int(offset.total_seconds())
-        hour = f"CAST(strftime('%%H', {column}, '{seconds:+d} seconds') AS INTEGER)"
+        return f"CAST(EXTRACT(HOUR FROM {column} AT TIME ZONE '{zone}') AS INTEGER)"
+    offset = program_midnight(as_of).utcoffset() or dt.timedelta()
+    seconds = int(offset.total_seconds())
+    return f"CAST(strftime('%%H', {column}, '{seconds:+d} seconds') AS INTEGER)"
+
+
+def _night(column: str, as_of: dt.date) -> str:
+    """SQL: 1 when the UTC time `column` is at night in the programme's time zone."""
+    hour = _hour(column, as_of)
     return f"(CASE WHEN {hour} >= {NIGHT_FROM} OR {hour} < {NIGHT_UNTIL} THEN 1 ELSE 0 END)"
 
 
@@ -160,9 +167,9 @@ RULES: dict[str, TagRule] = {
 
 
 def behaviour_hours_count(*, as_of: dt.date) -> TagNight:
-    """Every member's behaviour events over the window and how many at night: one
-    pass over the events, by the night's first chunk (the others wait on the
-    night's row, then read it)."""
+    """Every member's behaviour events over the window, how many at night and how
+    many in each hour: one pass over the window per table, by the night's first
+    chunk (the others wait on the night's row, then read it)."""
     found = TagNight.objects.filter(as_of=as_of).first()
     if found is not None:
         return found
@@ -170,6 +177,7 @@ def behaviour_hours_count(*, as_of: dt.date) -> TagNight:
         with transaction.atomic():
             night = TagNight.objects.create(as_of=as_of)
             BehaviourHours.objects.all().delete()
+            BehaviourHour.objects.all().delete()
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"""
@@ -181,6 +189,16 @@ def behaviour_hours_count(*, as_of: dt.date) -> TagNight:
                     _window(as_of),
                 )
                 night.members = max(cursor.rowcount, 0)
+                hour = _hour("b.occurred_at", as_of)
+                cursor.execute(
+                    f"""
+                    INSERT INTO {HOUR} (member_id, hour, events)
+                    SELECT b.member_id, {hour}, COUNT(*)
+                    FROM {EVENT} b WHERE b.occurred_at >= %s AND b.occurred_at < %s
+                    GROUP BY b.member_id, {hour}
+                    """,
+                    _window(as_of),
+                )
             night.save(update_fields=["members"])
     except IntegrityError:
         return TagNight.objects.get(as_of=as_of)
@@ -208,3 +226,11 @@ def tags(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
             )
             written += max(cursor.rowcount, 0)
     return {"tags_written": written}
+
+
+def behaviour_hours(member_id: int, since: dt.datetime) -> Counter[int]:
+    """The outbox's send time: a member's behaviour events by hour of the
+    programme's day, as the last `tags` night counted them (over TAG_WINDOW_DAYS,
+    whatever `since`), so that sending reads a few rows, not the events."""
+    rows = BehaviourHour.objects.filter(member_id=member_id).values_list("hour", "events")
+    return Counter(dict(rows))

@@ -8,6 +8,7 @@ import pytest
 from batch.services import program_midnight, program_zone
 from campaigns.catalogue import campaign_save, campaigns_cache_clear
 from campaigns.documents import document_parse
+from notifications.sendtime import usual_hour
 from personalisation.models import BehaviourEvent, MemberTag, TagDefinition
 from personalisation.services import UnknownTag, member_tag_add, member_tag_remove
 from rewards.models import Coupon, CouponUse
@@ -222,3 +223,20 @@ def test_a_second_run_of_the_night_writes_the_same_tags():
     night("tags", AS_OF, chunk_size=3)
 
     assert _tags(member) == first == {"category:Tea"}
+
+
+def test_the_send_time_counts_behaviour_hours_beside_order_hours():
+    member = MemberFactory()
+    for days in (3, 4):
+        _order(member, [("Tea", 1000)], at=_local(days, 9))
+    for n in range(3):
+        _behaviour(member, _local(5 + n, 15, 30), n)
+    now = MIDNIGHT + dt.timedelta(hours=12)
+    assert usual_hour(member_id=member.pk, now=now) == 9  # not counted before the night
+
+    night("tags", AS_OF)
+
+    assert usual_hour(member_id=member.pk, now=now) == 15
+    other = MemberFactory()
+    _order(other, [("Tea", 1000)], at=_local(3, 9))
+    assert usual_hour(member_id=other.pk, now=now) == 9
