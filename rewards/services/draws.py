@@ -30,13 +30,13 @@ from django.utils import timezone
 from batch.services import program_today
 from members.models import Member
 from points.models import Entry
-from points.services import Source, lock_account, points_earn, points_redeem
+from points.services import Source, lock_account, points_earn
 
 from ..documents import coupon_terms_parse
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Coupon, DrawPlay, DrawPrize, Reward
 from .coupons import CouponSpec, coupon_create, coupon_expiry
-from .rewards import MemberStanding, member_tier_rank, reward_refusal
+from .rewards import reward_points_spend
 
 ODDS_SCALE = 10_000  # a chance of 1 is 0.01%
 
@@ -137,19 +137,14 @@ def draw_play(
             if earlier.reward_id != reward.pk:
                 raise Conflict(f"Key {key!r} was used to play another draw.")
             return earlier, False
-        standing = MemberStanding(
-            tier_rank=member_tier_rank(member=member),
-            available=account.available,
-            redeemed={reward.pk: DrawPlay.objects.filter(member=member, reward=reward).count()},
-        )
-        if (refusal := reward_refusal(reward=reward, standing=standing, now=now)) is not None:
-            raise refusal
-        entry = points_redeem(
+        entry = reward_points_spend(
             member=member,
-            points=reward.points,
-            source=Source(Entry.Source.REWARD, reward.code),
+            available=account.available,
+            reward=reward,
+            redeemed=DrawPlay.objects.filter(member=member, reward=reward).count(),
             key=f"draw:{key}",
             reason=f"draw {reward.code}",
+            now=now,
         )
         odds, roll, prize = _draw(reward, rng)
         play = DrawPlay(

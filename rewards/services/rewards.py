@@ -108,6 +108,35 @@ def reward_refusal(
     return None
 
 
+def reward_points_spend(
+    *,
+    member: Member,
+    available: int,
+    reward: Reward,
+    redeemed: int,
+    key: str,
+    reason: str,
+    now: dt.datetime,
+) -> Entry:
+    """Under the member's balance lock: refuse as `reward_refusal` says (the
+    member has `available` points and has had the reward `redeemed` times), else
+    debit its points through the ledger, once per `key`."""
+    standing = MemberStanding(
+        tier_rank=member_tier_rank(member=member),
+        available=available,
+        redeemed={reward.pk: redeemed},
+    )
+    if (refusal := reward_refusal(reward=reward, standing=standing, now=now)) is not None:
+        raise refusal
+    return points_redeem(
+        member=member,
+        points=reward.points,
+        source=Source(Entry.Source.REWARD, reward.code),
+        key=key,
+        reason=reason,
+    )
+
+
 def reward_coupon_spec(*, reward: Reward, issued_on: dt.date) -> CouponSpec:
     """The coupon a reward issues on a programme day: valid that day and the
     `valid_days - 1` after it, to the programme's midnight."""
@@ -154,19 +183,14 @@ def reward_redeem(
         if (earlier := _replay(shop, member, key, fingerprint)) is not None:
             return earlier, False
         reward.refresh_from_db(fields=["stock"])
-        standing = MemberStanding(
-            tier_rank=member_tier_rank(member=member),
-            available=account.available,
-            redeemed=redeemed_counts(member=member, reward_ids=[reward.pk]),
-        )
-        if (refusal := reward_refusal(reward=reward, standing=standing, now=now)) is not None:
-            raise refusal
-        entry = points_redeem(
+        entry = reward_points_spend(
             member=member,
-            points=reward.points,
-            source=Source(Entry.Source.REWARD, reward.code),
+            available=account.available,
+            reward=reward,
+            redeemed=redeemed_counts(member=member, reward_ids=[reward.pk]).get(reward.pk, 0),
             key=f"reward:{shop.ledger_ref(key)}",
             reason=f"reward {reward.code}",
+            now=now,
         )
         _take_stock(reward)
         coupon = None
