@@ -146,12 +146,11 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if "postgresql" in DATABASES["default"]["ENGINE"]:
-    # The ledger's and the order path's statements (points/ledger_sql.py) are
-    # prepared on each connection once they have run this many times; Django's
-    # own queries never are. 0: never (a connection pooler that cannot keep them).
-    threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = threshold or None
+# The ledger's and the order path's statements (points/ledger_sql.py) are
+# prepared on each PostgreSQL connection once they have run this many times;
+# Django's own queries never are. 0: never (a connection pooler that cannot keep
+# them).
+DATABASE_PREPARE_THRESHOLD = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

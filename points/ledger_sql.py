@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import psycopg
+from django.conf import settings
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 from django.db.models import F, Q
@@ -336,11 +337,10 @@ def together(cursor: CursorWrapper, statements: list[Statement]) -> list[list[tu
     On PostgreSQL they are sent together in psycopg's pipeline mode, in one round
     trip to the server, with their parameters bound by the server, so that
     psycopg prepares each statement on the connection once it has run a few times
-    (settings.py: DATABASE_PREPARE_THRESHOLD; Django turns psycopg's preparing off
-    unless told) and the server no longer parses and plans it every time, which
-    halves the server's work for an order (Django's own cursors bind parameters
-    on the client: every statement is parsed and planned). SQLite runs them one
-    by one."""
+    (DATABASE_PREPARE_THRESHOLD, set on the connection while they run) and the
+    server no longer parses and plans it every time, which halves the server's
+    work for an order (Django's own cursors bind parameters on the client: every
+    statement is parsed and planned). SQLite runs them one by one."""
     if connection.vendor != "postgresql":
         results = []
         for sql, params in statements:
@@ -348,15 +348,22 @@ def together(cursor: CursorWrapper, statements: list[Statement]) -> list[list[tu
             results.append(cursor.fetchall() if cursor.description else [])
         return results
     pg = connection.connection
-    with connection.wrap_database_errors:
-        cursors = [psycopg.Cursor(pg) for _ in statements]
-        if len(statements) == 1:
-            cursors[0].execute(*statements[0])
-        else:
-            with pg.pipeline():
-                for server_cursor, (sql, params) in zip(cursors, statements, strict=True):
-                    server_cursor.execute(sql, params)
-        return [c.fetchall() if c.description else [] for c in cursors]
+    # The threshold is on only here: set on the connection, psycopg would also
+    # keep the text of every other query it runs (Django's, with their values
+    # in it) to count it, which holds large batch statements in memory.
+    pg.prepare_threshold = settings.DATABASE_PREPARE_THRESHOLD or None
+    try:
+        with connection.wrap_database_errors:
+            cursors = [psycopg.Cursor(pg) for _ in statements]
+            if len(statements) == 1:
+                cursors[0].execute(*statements[0])
+            else:
+                with pg.pipeline():
+                    for server_cursor, (sql, params) in zip(cursors, statements, strict=True):
+                        server_cursor.execute(sql, params)
+            return [c.fetchall() if c.description else [] for c in cursors]
+    finally:
+        pg.prepare_threshold = None
 
 
 def _lock_statement(member_id: int) -> Statement:
