@@ -1,16 +1,9 @@
 """Data the portal's tests share."""
 
-import itertools
-
 from django.utils import timezone
 
 from notifications.models import Message
-from points.models import Entry
-from points.services import Source, points_earn
 from rewards.models import Reward
-from tests.factories import MemberFactory
-
-_seeds = itertools.count()
 
 
 def inbox_message(member, *, read=False, reward="TEN-OFF", code="ABCDEFGHJK"):
@@ -25,18 +18,6 @@ def inbox_message(member, *, read=False, reward="TEN-OFF", code="ABCDEFGHJK"):
         sent_at=now,
         read_at=now if read else None,
     )
-
-
-def member_with_points(points=0, **kwargs):
-    member = MemberFactory(**kwargs)
-    if points:
-        points_earn(
-            member=member,
-            points=points,
-            source=Source(Entry.Source.STAFF, "seed"),
-            key=f"seed-{next(_seeds)}",
-        )
-    return member
 
 
 def make_reward(code, points=1000, **kwargs):

@@ -13,8 +13,9 @@ from points.models import Entry
 from points.services import Source, points_earn
 from tests.campaigns.documents import campaign_doc
 from tests.factories import order_place
+from tests.rewards.conftest import member_with_points
 
-from .helpers import make_reward, member_with_points
+from .helpers import make_reward
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ from django.urls import reverse
 from points.models import Account
 from rewards.models import Coupon, Reward, RewardRedemption
 from rewards.services.rewards import reward_gift_ship
+from tests.rewards.conftest import member_with_points
 from tiers.models import Tier
 
-from .helpers import make_reward, member_with_points
+from .helpers import make_reward
 
 pytestmark = pytest.mark.django_db
 
