@@ -26,6 +26,14 @@ pytestmark = pytest.mark.django_db
 
 ORDERS = reverse("shop:shopify-orders-create")
 REFUNDS = reverse("shop:shopify-refunds-create")
+ORDERS_PAID = reverse("shop:shopify-orders-paid")
+ORDERS_CANCELLED = reverse("shop:shopify-orders-cancelled")
+TOPICS = {
+    ORDERS: "orders/create",
+    ORDERS_PAID: "orders/paid",
+    ORDERS_CANCELLED: "orders/cancelled",
+    REFUNDS: "refunds/create",
+}
 ORDER_BODY = fixture_bytes("orders_create.json")
 REFUND_BODY = fixture_bytes("refunds_create.json")
 
@@ -42,8 +50,20 @@ def shop():
     return ShopifyShopFactory(domain="jon-shop.myshopify.com")
 
 
-def test_a_signed_order_enrols_the_customer_and_earns_on_the_net(client, shop):
-    response = deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret)
+@pytest.fixture
+def send(client, shop):
+    """Delivers a body to a topic's address as the shop sends it: signed with its
+    secret, under the address's topic."""
+
+    def send(path, body, **headers):
+        topic = TOPICS[path]
+        return deliver(client, path, body, secret=shop.webhook_secret, topic=topic, **headers)
+
+    return send
+
+
+def test_a_signed_order_enrols_the_customer_and_earns_on_the_net(shop, send):
+    response = send(ORDERS, ORDER_BODY)
 
     assert response.status_code == 200, response.content
     member = Member.objects.get(external_id="115310627314723954")
@@ -65,34 +85,27 @@ def test_a_bad_signature_earns_nothing(client, shop):
     assert not Entry.objects.exists()
 
 
-def test_the_same_event_delivered_twice_with_two_webhook_ids_earns_once(client, shop):
-    first = deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret, webhook_id="wh-1")
-    second = deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret, webhook_id="wh-2")
+def test_the_same_event_delivered_twice_with_two_webhook_ids_earns_once(send):
+    first = send(ORDERS, ORDER_BODY, webhook_id="wh-1")
+    second = send(ORDERS, ORDER_BODY, webhook_id="wh-2")
 
     assert first.json() == {"status": "accepted"}
     assert second.json() == {"status": "duplicate"}
     assert Entry.objects.count() == 1
 
 
-def test_the_same_order_in_a_new_event_is_not_earned_twice(client, shop):
-    deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret, event_id="e-1")
-    again = deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret, event_id="e-2")
+def test_the_same_order_in_a_new_event_is_not_earned_twice(send):
+    send(ORDERS, ORDER_BODY, event_id="e-1")
+    again = send(ORDERS, ORDER_BODY, event_id="e-2")
 
     assert again.status_code == 200
     assert Entry.objects.count() == 1
 
 
-def test_a_refund_takes_back_its_share_of_the_points(client, shop):
-    deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret, event_id="e-order")
+def test_a_refund_takes_back_its_share_of_the_points(send):
+    send(ORDERS, ORDER_BODY, event_id="e-order")
 
-    response = deliver(
-        client,
-        REFUNDS,
-        REFUND_BODY,
-        secret=shop.webhook_secret,
-        topic="refunds/create",
-        event_id="e-refund",
-    )
+    response = send(REFUNDS, REFUND_BODY, event_id="e-refund")
 
     assert response.status_code == 200, response.content
     refund = Refund.objects.get()
@@ -103,47 +116,37 @@ def test_a_refund_takes_back_its_share_of_the_points(client, shop):
     assert balance.pending + balance.available == 409 - 85
 
 
-def test_an_old_refund_of_an_order_that_never_came_is_ignored(client, shop):
-    response = deliver(
-        client,
-        REFUNDS,
-        REFUND_BODY,  # refunded in March: the order is not coming any more
-        secret=shop.webhook_secret,
-        topic="refunds/create",
-        event_id="e-refund",
-    )
+def test_an_old_refund_of_an_order_that_never_came_is_ignored(send):
+    # Refunded in March: the order is not coming any more.
+    response = send(REFUNDS, REFUND_BODY, event_id="e-refund")
 
     assert response.json() == {"status": "ignored"}
     assert WebhookDelivery.objects.get().reason == "order_never_received"
     assert not Refund.objects.exists()
 
 
-def test_a_guest_order_without_an_email_is_recorded_and_earns_nothing(client, shop):
+def test_a_guest_order_without_an_email_is_recorded_and_earns_nothing(send):
     payload = json.loads(ORDER_BODY)
     payload["customer"] = None
     payload["email"] = None
     payload["contact_email"] = None
     body = json.dumps(payload).encode()
 
-    response = deliver(client, ORDERS, body, secret=shop.webhook_secret)
+    response = send(ORDERS, body)
 
     assert response.json() == {"status": "ignored"}
     assert WebhookDelivery.objects.get().reason == "guest"
     assert not Order.objects.exists()
 
 
-def test_a_customer_shopify_has_not_verified_enrols_unverified(client, shop):
+def test_a_customer_shopify_has_not_verified_enrols_unverified(send):
     order = json.loads(ORDER_BODY)
     order["customer"]["verified_email"] = False
 
-    response = deliver(client, ORDERS, json.dumps(order).encode(), secret=shop.webhook_secret)
+    response = send(ORDERS, json.dumps(order).encode())
 
     assert response.status_code == 200, response.content
     assert not Member.objects.get(external_id="115310627314723954").is_verified
-
-
-ORDERS_PAID = reverse("shop:shopify-orders-paid")
-ORDERS_CANCELLED = reverse("shop:shopify-orders-cancelled")
 
 
 def _order(**changes):
@@ -163,10 +166,8 @@ def _points(member):
     return balance.pending + balance.available
 
 
-def test_a_test_order_is_recorded_as_test_and_earns_nothing(client, shop):
-    response = deliver(
-        client, ORDERS_PAID, _order(test=True), secret=shop.webhook_secret, topic="orders/paid"
-    )
+def test_a_test_order_is_recorded_as_test_and_earns_nothing(send):
+    response = send(ORDERS_PAID, _order(test=True))
 
     assert response.json() == {"status": "ignored"}
     assert WebhookDelivery.objects.get().reason == "test"
@@ -174,74 +175,33 @@ def test_a_test_order_is_recorded_as_test_and_earns_nothing(client, shop):
     assert not Entry.objects.exists()
 
 
-def test_an_unpaid_order_created_earns_only_once_paid(client, shop):
-    unpaid = deliver(
-        client,
-        ORDERS,
-        _order(financial_status="pending"),
-        secret=shop.webhook_secret,
-        event_id="e-create",
-    )
+def test_an_unpaid_order_created_earns_only_once_paid(send):
+    unpaid = send(ORDERS, _order(financial_status="pending"), event_id="e-create")
     assert unpaid.json() == {"status": "ignored"}
     assert WebhookDelivery.objects.get().reason == "unpaid"
     assert not Order.objects.exists()
 
-    paid = deliver(
-        client,
-        ORDERS_PAID,
-        _order(financial_status="paid"),
-        secret=shop.webhook_secret,
-        topic="orders/paid",
-        event_id="e-paid",
-    )
+    paid = send(ORDERS_PAID, _order(financial_status="paid"), event_id="e-paid")
 
     assert paid.json() == {"status": "accepted"}
     assert OrderPoints.objects.get().points == 409
 
 
-def test_orders_paid_after_a_paid_orders_create_earns_once(client, shop):
-    deliver(client, ORDERS, ORDER_BODY, secret=shop.webhook_secret, event_id="e-create")
-    paid = deliver(
-        client,
-        ORDERS_PAID,
-        ORDER_BODY,
-        secret=shop.webhook_secret,
-        topic="orders/paid",
-        event_id="e-paid",
-    )
+def test_orders_paid_after_a_paid_orders_create_earns_once(send):
+    send(ORDERS, ORDER_BODY, event_id="e-create")
+    paid = send(ORDERS_PAID, ORDER_BODY, event_id="e-paid")
 
     assert paid.json() == {"status": "ignored"}
     assert Entry.objects.count() == 1
 
 
-def test_a_cancellation_takes_the_points_back_and_a_later_refund_does_nothing(client, shop):
-    deliver(
-        client,
-        ORDERS_PAID,
-        ORDER_BODY,
-        secret=shop.webhook_secret,
-        topic="orders/paid",
-        event_id="e-paid",
-    )
+def test_a_cancellation_takes_the_points_back_and_a_later_refund_does_nothing(send):
+    send(ORDERS_PAID, ORDER_BODY, event_id="e-paid")
     member = Member.objects.get()
     assert _points(member) == 409
 
-    cancelled = deliver(
-        client,
-        ORDERS_CANCELLED,
-        ORDER_BODY,
-        secret=shop.webhook_secret,
-        topic="orders/cancelled",
-        event_id="e-cancel",
-    )
-    refund = deliver(
-        client,
-        REFUNDS,
-        _refund(created_at=timezone.now().isoformat()),
-        secret=shop.webhook_secret,
-        topic="refunds/create",
-        event_id="e-refund",
-    )
+    cancelled = send(ORDERS_CANCELLED, ORDER_BODY, event_id="e-cancel")
+    refund = send(REFUNDS, _refund(created_at=timezone.now().isoformat()), event_id="e-refund")
 
     assert cancelled.json() == {"status": "accepted"}
     assert _points(member) == 0
@@ -251,72 +211,35 @@ def test_a_cancellation_takes_the_points_back_and_a_later_refund_does_nothing(cl
     assert WebhookDelivery.objects.get(event_id="e-refund").reason == "order_cancelled"
 
 
-def test_a_refund_before_its_order_is_409_then_taken_after_the_order(client, shop):
+def test_a_refund_before_its_order_is_409_then_taken_after_the_order(send):
     early = _refund(created_at=timezone.now().isoformat())
 
-    first = deliver(
-        client,
-        REFUNDS,
-        early,
-        secret=shop.webhook_secret,
-        topic="refunds/create",
-        event_id="e-refund",
-    )
+    first = send(REFUNDS, early, event_id="e-refund")
 
     assert first.status_code == 409
     assert first.json()["error"]["code"] == "order_not_received"
     assert not WebhookDelivery.objects.exists()
 
-    deliver(
-        client,
-        ORDERS_PAID,
-        ORDER_BODY,
-        secret=shop.webhook_secret,
-        topic="orders/paid",
-        event_id="e-paid",
-    )
-    retry = deliver(
-        client,
-        REFUNDS,
-        early,
-        secret=shop.webhook_secret,
-        topic="refunds/create",
-        event_id="e-refund",
-    )
+    send(ORDERS_PAID, ORDER_BODY, event_id="e-paid")
+    retry = send(REFUNDS, early, event_id="e-refund")
 
     assert retry.json() == {"status": "accepted"}
     assert _points(Member.objects.get()) == 409 - 85
 
 
-def test_a_refund_of_a_test_order_does_nothing(client, shop):
-    deliver(
-        client,
-        ORDERS_PAID,
-        _order(test=True),
-        secret=shop.webhook_secret,
-        topic="orders/paid",
-        event_id="e-paid",
-    )
+def test_a_refund_of_a_test_order_does_nothing(send):
+    send(ORDERS_PAID, _order(test=True), event_id="e-paid")
 
-    response = deliver(
-        client,
-        REFUNDS,
-        _refund(created_at=timezone.now().isoformat()),
-        secret=shop.webhook_secret,
-        topic="refunds/create",
-        event_id="e-refund",
-    )
+    response = send(REFUNDS, _refund(created_at=timezone.now().isoformat()), event_id="e-refund")
 
     assert response.json() == {"status": "ignored"}
     assert WebhookDelivery.objects.get(event_id="e-refund").reason == "order_not_earning"
 
 
-def test_a_frozen_member_s_order_is_200_kept_as_refused_and_shown_to_staff(client, shop):
+def test_a_frozen_member_s_order_is_200_kept_as_refused_and_shown_to_staff(client, send):
     MemberFactory(external_id="115310627314723954", status=Member.Status.FROZEN)
 
-    response = deliver(
-        client, ORDERS_PAID, ORDER_BODY, secret=shop.webhook_secret, topic="orders/paid"
-    )
+    response = send(ORDERS_PAID, ORDER_BODY)
 
     assert response.status_code == 200
     assert response.json()["status"] == "refused"
@@ -332,12 +255,10 @@ def test_a_frozen_member_s_order_is_200_kept_as_refused_and_shown_to_staff(clien
     assert "member_inactive" in page
 
 
-def test_an_order_in_another_currency_is_kept_as_refused(client, shop, settings):
+def test_an_order_in_another_currency_is_kept_as_refused(send, settings):
     settings.PROGRAM_CURRENCY = "CNY"
 
-    response = deliver(
-        client, ORDERS_PAID, ORDER_BODY, secret=shop.webhook_secret, topic="orders/paid"
-    )
+    response = send(ORDERS_PAID, ORDER_BODY)
 
     assert response.status_code == 200
     assert response.json()["error"]["code"] == "unsupported_currency"
@@ -345,15 +266,8 @@ def test_an_order_in_another_currency_is_kept_as_refused(client, shop, settings)
     assert not Order.objects.exists()
 
 
-def test_a_full_refund_with_shipping_takes_back_all_the_points(client, shop):
-    deliver(
-        client,
-        ORDERS_PAID,
-        ORDER_BODY,
-        secret=shop.webhook_secret,
-        topic="orders/paid",
-        event_id="e-paid",
-    )
+def test_a_full_refund_with_shipping_takes_back_all_the_points(send):
+    send(ORDERS_PAID, ORDER_BODY, event_id="e-paid")
     order = Order.objects.get()
     # No lines: an amount typed in by staff, the order's net plus shipping and tax.
     refund = _refund(
@@ -364,14 +278,7 @@ def test_a_full_refund_with_shipping_takes_back_all_the_points(client, shop):
         ],
     )
 
-    response = deliver(
-        client,
-        REFUNDS,
-        refund,
-        secret=shop.webhook_secret,
-        topic="refunds/create",
-        event_id="e-refund",
-    )
+    response = send(REFUNDS, refund, event_id="e-refund")
 
     assert response.json() == {"status": "accepted"}, response.content
     order.refresh_from_db()
@@ -379,34 +286,13 @@ def test_a_full_refund_with_shipping_takes_back_all_the_points(client, shop):
     assert _points(Member.objects.get()) == 0
 
 
-def test_a_refund_of_lines_over_what_is_left_is_kept_as_refused(client, shop):
-    deliver(
-        client,
-        ORDERS_PAID,
-        ORDER_BODY,
-        secret=shop.webhook_secret,
-        topic="orders/paid",
-        event_id="e-paid",
-    )
-    deliver(
-        client,
-        REFUNDS,
-        _refund(created_at=timezone.now().isoformat()),
-        secret=shop.webhook_secret,
-        topic="refunds/create",
-        event_id="e-refund-1",
-    )
+def test_a_refund_of_lines_over_what_is_left_is_kept_as_refused(send):
+    send(ORDERS_PAID, ORDER_BODY, event_id="e-paid")
+    send(REFUNDS, _refund(created_at=timezone.now().isoformat()), event_id="e-refund-1")
     too_much = json.loads(_refund(id=2, created_at=timezone.now().isoformat()))
     too_much["refund_line_items"][0]["subtotal_set"]["shop_money"]["amount"] = "400.00"
 
-    response = deliver(
-        client,
-        REFUNDS,
-        json.dumps(too_much).encode(),
-        secret=shop.webhook_secret,
-        topic="refunds/create",
-        event_id="e-refund-2",
-    )
+    response = send(REFUNDS, json.dumps(too_much).encode(), event_id="e-refund-2")
 
     assert response.status_code == 200
     assert response.json()["error"]["code"] == "refund_exceeds_order"
