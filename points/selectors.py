@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Subquery, Sum
 from django.utils import timezone
 
 from batch.services import program_midnight
@@ -24,11 +24,23 @@ class Balance:
 
 
 def balance_get(*, member: Member) -> Balance:
-    account = Account.objects.filter(member=member).first()
+    """The member's balance as they can spend it now. Points past their expiry
+    that the nightly job has not expired yet are not counted: spending expires
+    them first, so showing them would promise points that are gone (a frozen
+    member's lots do not expire, and count)."""
+    accounts = Account.objects.filter(member=member)
+    if member.status != Member.Status.FROZEN:
+        overdue = Lot.objects.filter(
+            member=member, pending=False, remaining__gt=0, expires_at__lte=timezone.now()
+        )
+        accounts = accounts.annotate(
+            overdue=Subquery(overdue.values("member").annotate(due=Sum("remaining")).values("due"))
+        )
+    account = accounts.first()
     if account is None:
         return Balance(available=0, pending=0, debt=0, lifetime_earned=0)
     return Balance(
-        available=account.available,
+        available=account.available - (getattr(account, "overdue", None) or 0),
         pending=account.pending,
         debt=account.debt,
         lifetime_earned=account.lifetime_earned,

@@ -271,12 +271,30 @@ def test_redeem_never_spends_points_past_their_expiry(member, key, order):
     with time_machine.travel(start + dt.timedelta(days=400)):
         with pytest.raises(InsufficientPoints):
             points_redeem(member=member, points=1, source=CHECKOUT, key=key())
-        assert _balance(member).available == 100  # expiry rolled back with the refusal
+        # The expiry rolled back with the refusal; the points no longer show.
+        assert Account.objects.get().available == 100
+        assert not Entry.objects.filter(kind="expire").exists()
+        assert _balance(member).available == 0
 
         points_earn(member=member, points=10, source=order("2"), key=key())
         points_redeem(member=member, points=10, source=CHECKOUT, key=key())
         assert _balance(member).available == 0
         assert Entry.objects.filter(kind="expire").get().amount == -100
+
+
+def test_the_balance_leaves_out_points_past_their_expiry_before_the_night(member, key, order):
+    start = timezone.now()
+    points_earn(member=member, points=100, source=order(), key=key())
+    points_earn(member=member, points=30, source=order("2"), key=key())
+    Lot.objects.filter(original=30).update(expires_at=start + dt.timedelta(days=500))
+
+    with time_machine.travel(start + dt.timedelta(days=400)):
+        assert Account.objects.get().available == 130  # the nightly job has not run
+        assert _balance(member).available == 30
+
+        Member.objects.filter(pk=member.pk).update(status=Member.Status.FROZEN)
+        member.refresh_from_db()
+        assert _balance(member).available == 130  # a frozen member's points do not expire
 
 
 def test_cancel_after_expiry_repays_the_debt_a_refund_of_those_points_left(member, key, order):
