@@ -4,6 +4,7 @@ issued, voided and generated in batches through the services; uses, redemptions
 and stock adjustments are read-only."""
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -14,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from members.admin import ReadOnlyAdmin, ReadOnlyInline
@@ -44,7 +45,8 @@ from .models import (
 from .selectors import draw_results
 from .services.batches import coupon_batch_codes, coupon_batch_create
 from .services.coupons import code_normalize, coupon_create, coupon_status, coupon_void
-from .services.rewards import reward_gift_ship, reward_stock_adjust
+from .services.gifts import gift_ship
+from .services.rewards import reward_stock_adjust
 from .tasks import generate_coupon_batch
 
 
@@ -332,8 +334,62 @@ class CouponBatchAdmin(ReadOnlyAdmin):
         return response
 
 
+class GiftShipAdmin(ReadOnlyAdmin):
+    """A model of gifts (`ShippedGift`), read-only but for **Mark shipped** on
+    the change page of a gift waiting `to_ship`: a form for the carrier and
+    tracking number, through `gift_ship`, which tells the member."""
+
+    readonly_fields = ["created_at", "shipped_at", "shipping_note"]
+    change_form_template = "admin/rewards/gift_change_form.html"
+
+    def _url_name(self, view: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{view}"
+
+    def _may_ship(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<int:gift_id>/ship/",
+                self.admin_site.admin_view(self.ship_view),
+                name=self._url_name("ship"),
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        gift = context.get("original")
+        if gift is not None and gift.status == gift.Status.TO_SHIP and self._may_ship(request):
+            context["ship_url"] = reverse(f"admin:{self._url_name('ship')}", args=[gift.pk])
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def ship_view(self, request: HttpRequest, gift_id: int) -> HttpResponse:
+        if not self._may_ship(request):
+            raise PermissionDenied
+        gift = get_object_or_404(
+            self.model.objects.select_related(*self.list_select_related), pk=gift_id
+        )
+        form = ShipGiftForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                gift_ship(gift=gift, note=form.cleaned_data["note"])
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("Marked shipped; the member is told."))
+                return redirect(f"admin:{self._url_name('change')}", gift.pk)
+        title = _("Ship %(reward)s to %(member)s") % {
+            "reward": gift.prize if isinstance(gift, DrawPlay) else gift.reward,
+            "member": gift.member.number,
+        }
+        return _form_page(self, request, form, title, str(_("Mark shipped")))
+
+
 @admin.register(RewardRedemption)
-class RewardRedemptionAdmin(ReadOnlyAdmin):
+class RewardRedemptionAdmin(GiftShipAdmin):
     """Redemptions, read-only; a gift waiting `to_ship` is marked shipped here
     (its change page's **Mark shipped**), which tells the member."""
 
@@ -352,39 +408,6 @@ class RewardRedemptionAdmin(ReadOnlyAdmin):
     list_select_related = ["member", "reward", "coupon"]
     show_full_result_count = False
     ordering = ["-id"]
-    readonly_fields = ["created_at", "shipped_at", "shipping_note"]
-    change_form_template = "admin/rewards/rewardredemption/change_form.html"
-
-    def get_urls(self) -> list[URLPattern]:
-        return [
-            path(
-                "<int:redemption_id>/ship/",
-                self.admin_site.admin_view(self.ship_view),
-                name="rewards_rewardredemption_ship",
-            ),
-            *super().get_urls(),
-        ]
-
-    def ship_view(self, request: HttpRequest, redemption_id: int) -> HttpResponse:
-        if not request.user.has_perm("rewards.change_rewardredemption"):
-            raise PermissionDenied
-        redemption = get_object_or_404(
-            RewardRedemption.objects.select_related("reward", "member"), pk=redemption_id
-        )
-        form = ShipGiftForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                reward_gift_ship(redemption=redemption, note=form.cleaned_data["note"])
-            except DomainError as error:
-                form.add_error(None, error.message)
-            else:
-                messages.success(request, _("Marked shipped; the member is told."))
-                return redirect("admin:rewards_rewardredemption_change", redemption.pk)
-        title = _("Ship %(reward)s to %(member)s") % {
-            "reward": redemption.reward,
-            "member": redemption.member.number,
-        }
-        return _form_page(self, request, form, title, str(_("Mark shipped")))
 
 
 @admin.register(StockAdjustment)
@@ -395,8 +418,20 @@ class StockAdjustmentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DrawPlay)
-class DrawPlayAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "member", "reward", "points", "status", "prize", "roll"]
+class DrawPlayAdmin(GiftShipAdmin):
+    """Plays, read-only; a gift won waits `to_ship` (filter by status) and is
+    marked shipped here, as a redeemed gift is."""
+
+    list_display = [
+        "created_at",
+        "member",
+        "reward",
+        "points",
+        "status",
+        "prize",
+        "roll",
+        "shipped_at",
+    ]
     list_filter = ["status", "reward"]
     search_fields = ["=member__number"]
     list_select_related = ["member", "reward", "prize"]

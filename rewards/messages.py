@@ -14,7 +14,7 @@ from notifications.webhooks import webhook_events_queue
 from points.expiry import last_usable_day
 from shop.money import format_amount
 
-from .models import Coupon, Reward, RewardRedemption
+from .models import Coupon, DrawPlay, DrawPrize, Reward, RewardRedemption
 
 COUPON_ISSUED = "rewards.coupon_issued"
 GIFT_SHIPPED = "rewards.gift_shipped"
@@ -56,26 +56,36 @@ def coupon_issued_context(stored: Context) -> Context:
     }
 
 
-def gift_shipped_queue(*, redemption: RewardRedemption) -> None:
-    """Tell the member their gift is on its way (with the carrier and tracking
-    number staff gave), once, when the shipping commits."""
+def gift_shipped_queue(*, gift: RewardRedemption | DrawPlay) -> None:
+    """Tell the member their gift (redeemed, or won in a draw) is on its way,
+    with the carrier and tracking number staff gave, once, when the shipping
+    commits."""
+    if isinstance(gift, DrawPlay):
+        context = {"reward": gift.reward.code, "prize": gift.prize_id, "note": gift.shipping_note}
+        key = f"draw-gift-shipped:{gift.pk}"
+    else:
+        context = {"reward": gift.reward.code, "note": gift.shipping_note}
+        key = f"gift-shipped:{gift.pk}"
     messages_queue(
         messages=[
-            message_build(
-                member_id=redemption.member_id,
-                template=GIFT_SHIPPED,
-                context={"reward": redemption.reward.code, "note": redemption.shipping_note},
-                key=f"gift-shipped:{redemption.pk}",
-            )
+            message_build(member_id=gift.member_id, template=GIFT_SHIPPED, context=context, key=key)
         ]
     )
 
 
 def gift_shipped_context(stored: Context) -> Context:
-    """The stored context with the reward's name in the message's language."""
+    """The stored context with the gift's name in the message's language: the
+    reward's, or the prize's for a gift won in a draw (then `won`)."""
+    language = translation.get_language() or ""
+    if stored.get("prize") is not None:
+        prize = DrawPrize.objects.filter(pk=stored["prize"]).first()
+        return {
+            **stored,
+            "reward": prize.name_in(language) if prize else stored["reward"],
+            "won": True,
+        }
     reward = Reward.objects.filter(code=stored["reward"]).first()
-    name = reward.name_in(translation.get_language() or "") if reward else stored["reward"]
-    return {**stored, "reward": name}
+    return {**stored, "reward": reward.name_in(language) if reward else stored["reward"]}
 
 
 def _money(minor: int | None) -> dict | None:

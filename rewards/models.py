@@ -7,7 +7,8 @@
   document (`rewards.documents.CouponTerms`).
 - `RewardRedemption` is one purchase of a reward: the ledger entry that paid
   for it, the coupon issued, and the entry that gave the points back if it was
-  cancelled; a gift is `to_ship` until staff mark it `shipped`.
+  cancelled; a gift is `to_ship` until staff mark it `shipped` (a `ShippedGift`,
+  as a gift won in a draw is).
 - `Coupon` is a code the shop accepts at checkout. `uses_count` only changes by a
   conditional update (never past `uses_allowed`); `CouponUse` is each use, by an
   order, and a released use gives it back.
@@ -295,7 +296,25 @@ class StockAdjustment(models.Model):
         return f"{self.reward_id}: {self.change:+d}"
 
 
-class RewardRedemption(models.Model):
+class ShippedGift(models.Model):
+    """A physical gift the shop sends: a reward redeemed or a draw's prize won.
+    It waits `to_ship` until staff mark it `shipped`, with the carrier and
+    tracking number (`rewards.services.gifts`)."""
+
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True, editable=False)
+    shipping_note = models.CharField(
+        _("shipping note"),
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text=_("The carrier and tracking number, told to the member."),
+    )
+
+    class Meta:
+        abstract = True
+
+
+class RewardRedemption(ShippedGift):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Issued")
         TO_SHIP = "to_ship", _("To ship")
@@ -321,14 +340,6 @@ class RewardRedemption(models.Model):
         Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True, editable=False)
-    shipping_note = models.CharField(
-        _("shipping note"),
-        max_length=200,
-        blank=True,
-        editable=False,
-        help_text=_("The carrier and tracking number, told to the member."),
-    )
 
     class Meta:
         constraints = [
@@ -412,16 +423,17 @@ class DrawPrize(models.Model):
         return translated or self.name
 
 
-class DrawPlay(models.Model):
+class DrawPlay(ShippedGift):
     """One play of a points draw: the ledger entry that paid for it, the odds in
     force when it was drawn (each prize in stock with its chance), the prize drawn
     (none: nothing won) and what it issued: a coupon, a points entry, or a gift to
-    ship."""
+    ship (shipped as a redeemed gift is)."""
 
     class Status(models.TextChoices):
         LOST = "lost", _("Nothing won")
         WON = "won", _("Won")
         TO_SHIP = "to_ship", _("Won: to ship")
+        SHIPPED = "shipped", _("Won: shipped")
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="draw_plays")
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="draw_plays")

@@ -320,14 +320,36 @@ def wallet_coupons(*, member: Member, tab: str, limit: int = 50) -> list[CouponC
     ]
 
 
-def wallet_gifts(*, member: Member, limit: int = 50) -> list[RewardRedemption]:
-    """The physical gifts the member redeemed, newest first, with their shipping
-    state."""
-    return list(
-        RewardRedemption.objects.filter(member=member, reward__kind=Reward.Kind.GIFT)
+@dataclass(frozen=True)
+class WalletGift:
+    """A physical gift of the member's, with its shipping state (`gift`): a
+    reward redeemed, or a draw's prize won (`draw` the draw)."""
+
+    gift: RewardRedemption | DrawPlay
+    item: Reward | DrawPrize
+    draw: Reward | None
+
+
+def wallet_gifts(*, member: Member, limit: int = 50) -> list[WalletGift]:
+    """The physical gifts the member redeemed or won in a draw, newest first,
+    with their shipping state."""
+    redeemed = [
+        WalletGift(gift=redemption, item=redemption.reward, draw=None)
+        for redemption in RewardRedemption.objects.filter(
+            member=member, reward__kind=Reward.Kind.GIFT
+        )
         .select_related("reward")
         .order_by("-id")[:limit]
-    )
+    ]
+    won = [
+        WalletGift(gift=play, item=play.prize, draw=play.reward)
+        for play in DrawPlay.objects.filter(member=member, prize__kind=DrawPrize.Kind.GIFT)
+        .select_related("reward", "prize")
+        .order_by("-created_at", "-pk")[:limit]
+        if play.prize is not None
+    ]
+    gifts = sorted([*redeemed, *won], key=lambda gift: gift.gift.created_at, reverse=True)
+    return gifts[:limit]
 
 
 def reward_names(refs: set[str]) -> dict[str, str]:

@@ -6,7 +6,8 @@ are debited through the ledger's one write path (`points.services`), one unit of
 stock is taken by a conditional UPDATE (`stock > 0`), and the coupon is issued.
 Any refusal undoes all of it. Cancelling gives everything back: the points, the
 unit of stock, and the coupon is voided (refused if it has been used, or once
-a gift has been shipped). A gift waits `to_ship` until staff ship it.
+a gift has been shipped). A gift waits `to_ship` until staff ship it
+(`services.gifts`).
 """
 
 import datetime as dt
@@ -42,7 +43,7 @@ from ..errors import (
     RewardUnavailable,
     TierRequired,
 )
-from ..messages import coupon_issued_queue, gift_shipped_queue
+from ..messages import coupon_issued_queue
 from ..models import Coupon, Reward, RewardRedemption, StockAdjustment
 from .coupons import CouponSpec, coupon_create, coupon_expiry, coupon_void
 
@@ -279,27 +280,6 @@ def reward_redemption_cancel(*, redemption: RewardRedemption) -> RewardRedemptio
             status=RewardRedemption.Status.CANCELLED, cancel_entry=cancel
         )
         redemption.refresh_from_db()
-    return redemption
-
-
-def reward_gift_ship(*, redemption: RewardRedemption, note: str = "") -> RewardRedemption:
-    """Staff sent the gift: `to_ship` becomes `shipped` (with the carrier and
-    tracking number in `note`, if given) and the member is told, in one
-    transaction. Refused for a redemption that is not a gift waiting to ship."""
-    with transaction.atomic():
-        shipped = RewardRedemption.objects.filter(
-            pk=redemption.pk, status=RewardRedemption.Status.TO_SHIP
-        ).update(
-            status=RewardRedemption.Status.SHIPPED,
-            shipped_at=timezone.now(),
-            shipping_note=note.strip()[:200],
-        )
-        redemption.refresh_from_db()
-        if not shipped:
-            raise Conflict(
-                f"This redemption is {redemption.status}, not a gift waiting to be shipped."
-            )
-        gift_shipped_queue(redemption=redemption)
     return redemption
 
 

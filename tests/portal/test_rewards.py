@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from points.models import Account
 from rewards.models import Coupon, Reward, RewardRedemption
-from rewards.services.rewards import reward_gift_ship
+from rewards.services.gifts import gift_ship
 from tests.rewards.conftest import member_with_points
 from tiers.models import Tier
 
@@ -163,8 +163,6 @@ def test_wallet_tabs_sort_coupons_and_gifts_show_their_shipping(client, member):
     assert unused.code in active and used.code not in active
     assert used.code in used_tab and unused.code not in used_tab
     assert "Being prepared" in gifts
-    reward_gift_ship(
-        redemption=RewardRedemption.objects.get(reward__code="mug"), note="SF Express SF123"
-    )
+    gift_ship(gift=RewardRedemption.objects.get(reward__code="mug"), note="SF Express SF123")
     shipped = client.get(COUPONS + "?show=gifts").content.decode()
     assert "Shipped" in shipped and "SF Express SF123" in shipped

@@ -2,6 +2,8 @@
 and in the admin (prizes, plays and the realised odds)."""
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.core import mail
 from django.urls import reverse
 
 from rewards.models import DrawPlay, DrawPrize, Reward
@@ -143,3 +145,76 @@ def test_a_prize_needs_what_its_kind_gives(client):
     answer = client.post(url, form)
     assert "A coupon prize needs the coupon it issues." in answer.content.decode()
     assert not DrawPrize.objects.exists()
+
+
+def test_staff_ship_a_gift_won_and_the_member_is_told_and_sees_it_shipped(
+    client, django_capture_on_commit_callbacks
+):
+    member = member_with_points(1000)
+    draw = make_draw({"name": "Tea set", "kind": "gift", "chance": "100"})
+    client.force_login(member.user)
+    client.post(reverse("draws:play", args=[draw.code]), {"key": "a"})
+    play = DrawPlay.objects.get()
+    assert "Being prepared" in client.get(reverse("draws:draws")).content.decode()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    change = reverse("admin:rewards_drawplay_change", args=[play.pk])
+    ship = reverse("admin:rewards_drawplay_ship", args=[play.pk])
+    assert ship in client.get(change).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(ship, {"note": "SF Express SF1234567890"})
+
+    assert response.status_code == 302
+    play.refresh_from_db()
+    assert play.status == DrawPlay.Status.SHIPPED and play.shipped_at is not None
+    assert play.shipping_note == "SF Express SF1234567890"
+    assert ship not in client.get(change).content.decode()
+    [email] = mail.outbox
+    assert email.to == [member.user.email]
+    assert "Tea set" in email.subject
+    assert "you won in a points draw" in email.body and "SF1234567890" in email.body
+
+    again = client.post(ship, {"note": "twice"})
+    assert again.status_code == 200
+    assert "not a gift waiting to be shipped" in again.content.decode()
+    assert len(mail.outbox) == 1
+
+    client.force_login(member.user)
+    draws = client.get(reverse("draws:draws")).content.decode()
+    assert "Shipped" in draws and "SF Express SF1234567890" in draws
+    assert "Being prepared" not in draws
+    gifts = client.get(reverse("rewards:coupons") + "?show=gifts").content.decode()
+    assert "Tea set" in gifts and "Won in Lucky draw" in gifts
+    assert "Shipped" in gifts and "SF Express SF1234567890" in gifts
+
+
+def test_shipping_a_gift_won_needs_the_permission_and_a_play_without_a_gift_has_none(client):
+    member = member_with_points(1000)
+    gift = make_draw({"kind": "gift", "chance": "100"})
+    points = make_draw({"kind": "points", "chance": "100", "points": 5})
+    client.force_login(member.user)
+    client.post(reverse("draws:play", args=[gift.code]), {"key": "g"})
+    client.post(reverse("draws:play", args=[points.code]), {"key": "p"})
+    to_ship = DrawPlay.objects.get(reward=gift)
+    won = DrawPlay.objects.get(reward=points)
+
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename="view_drawplay"))
+    client.force_login(viewer)
+    ship = reverse("admin:rewards_drawplay_ship", args=[to_ship.pk])
+    assert (
+        ship
+        not in client.get(
+            reverse("admin:rewards_drawplay_change", args=[to_ship.pk])
+        ).content.decode()
+    )
+    assert client.post(ship, {"note": "x"}).status_code == 403
+    assert DrawPlay.objects.get(pk=to_ship.pk).status == DrawPlay.Status.TO_SHIP
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get(reverse("admin:rewards_drawplay_change", args=[won.pk])).content.decode()
+    assert reverse("admin:rewards_drawplay_ship", args=[won.pk]) not in page
+    refused = client.post(reverse("admin:rewards_drawplay_ship", args=[won.pk]), {"note": "x"})
+    assert "not a gift waiting to be shipped" in refused.content.decode()
+    assert DrawPlay.objects.get(pk=won.pk).status == DrawPlay.Status.WON
+    assert not mail.outbox

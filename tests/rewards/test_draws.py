@@ -13,6 +13,7 @@ from rewards.errors import Conflict, RewardUnavailable
 from rewards.models import Coupon, DrawPlay, DrawPrize
 from rewards.selectors import draw_offers, draw_results, rewards_list
 from rewards.services.draws import ODDS_SCALE, draw_odds, draw_play, prize_pick
+from rewards.services.gifts import gift_ship
 from rewards.services.rewards import reward_redeem
 from shop.selectors import shop_default
 
@@ -83,6 +84,28 @@ def test_a_points_prize_is_credited_on_the_ledger_and_a_gift_is_to_ship():
     assert gift.status == DrawPlay.Status.TO_SHIP
     assert DrawPrize.objects.get(reward=gift_draw).stock == 0
     assert balance_get(member=member).available == 1000 - 100 + 250 - 100
+
+
+def test_a_gift_won_ships_once_and_nothing_else_ships():
+    member = member_with_points(1000)
+    gift, _ = draw_play(member=member, reward_code=make_draw({"chance": "100"}).code, key="g")
+    won, _ = draw_play(
+        member=member,
+        reward_code=make_draw({"kind": "points", "chance": "100", "points": 5}).code,
+        key="p",
+    )
+
+    gift_ship(gift=gift, note="  SF Express SF42  ")
+
+    gift = DrawPlay.objects.get(pk=gift.pk)
+    assert gift.status == DrawPlay.Status.SHIPPED and gift.shipped_at is not None
+    assert gift.shipping_note == "SF Express SF42"
+    with pytest.raises(Conflict, match="not a gift waiting to be shipped"):
+        gift_ship(gift=gift, note="again")
+    with pytest.raises(Conflict):
+        gift_ship(gift=won)
+    assert DrawPlay.objects.get(pk=gift.pk).shipping_note == "SF Express SF42"
+    assert DrawPlay.objects.get(pk=won.pk).status == DrawPlay.Status.WON
 
 
 def test_a_prize_out_of_stock_leaves_the_draw_and_its_chance_wins_nothing():

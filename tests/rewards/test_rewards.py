@@ -24,8 +24,8 @@ from rewards.errors import (
 )
 from rewards.models import Coupon, Reward, RewardRedemption, StockAdjustment
 from rewards.services.coupons import coupon_redeem
+from rewards.services.gifts import gift_ship
 from rewards.services.rewards import (
-    reward_gift_ship,
     reward_redeem,
     reward_redemption_cancel,
     reward_stock_adjust,
@@ -82,11 +82,11 @@ def test_a_shipped_gift_cannot_be_cancelled_and_ships_once(member):
         shop=shop_default(), member=member, reward_code=reward.code, key="g"
     )
 
-    reward_gift_ship(redemption=redemption, note="")
+    gift_ship(gift=redemption, note="")
 
     assert RewardRedemption.objects.get(pk=redemption.pk).status == "shipped"
     with pytest.raises(Conflict):
-        reward_gift_ship(redemption=redemption)
+        gift_ship(gift=redemption)
     with pytest.raises(Conflict):
         reward_redemption_cancel(redemption=redemption)
     assert balance_get(member=member).available == 4000
@@ -98,7 +98,7 @@ def test_a_coupon_is_not_shipped(member):
         shop=shop_default(), member=member, reward_code=make_reward().code, key="c"
     )
     with pytest.raises(Conflict):
-        reward_gift_ship(redemption=redemption)
+        gift_ship(gift=redemption)
     assert RewardRedemption.objects.get(pk=redemption.pk).status == "active"
 
 
