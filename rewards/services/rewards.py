@@ -254,8 +254,12 @@ def reward_redemption_cancel(*, redemption: RewardRedemption) -> RewardRedemptio
     when the coupon has been used; cancelling twice is the same as once."""
     with transaction.atomic():
         lock_account(member_id=redemption.member_id)
-        redemption = RewardRedemption.objects.select_related("reward", "coupon", "entry").get(
-            pk=redemption.pk
+        # Its row lock orders a cancel and a shipping (`gift_ship`) of the same
+        # gift: the second sees what the first did.
+        redemption = (
+            RewardRedemption.objects.select_related("reward", "coupon", "entry")
+            .select_for_update(of=("self",))
+            .get(pk=redemption.pk)
         )
         if redemption.status == RewardRedemption.Status.CANCELLED:
             return redemption

@@ -7,7 +7,8 @@ from points.selectors import balance_get
 from rewards.errors import CouponUsedUp, OutOfStock, RewardLimit
 from rewards.models import Coupon, CouponUse, Reward, RewardRedemption
 from rewards.services.coupons import CouponSpec, coupon_create, coupon_redeem
-from rewards.services.rewards import reward_redeem
+from rewards.services.gifts import gift_ship
+from rewards.services.rewards import reward_redeem, reward_redemption_cancel
 from shop.selectors import shop_default
 from tests.concurrency import race
 from tests.factories import ledger_is_clean
@@ -83,4 +84,36 @@ def test_one_members_parallel_redeems_against_a_limit_of_two():
     assert len([r for r in results if isinstance(r, RewardLimit)]) == 8
     assert RewardRedemption.objects.count() == 2
     assert balance_get(member=member).available == 18_000
+    assert ledger_is_clean()
+
+
+def test_a_gift_shipped_and_cancelled_at_once_is_one_or_the_other():
+    reward = make_reward(kind=Reward.Kind.GIFT, coupon=None)
+    member = member_with_points(10_000)
+    gifts = [
+        reward_redeem(shop=shop_default(), member=member, reward_code=reward.code, key=f"g{n}")[0]
+        for n in range(8)
+    ]
+
+    for gift in gifts:
+        results = race(
+            2,
+            lambda i, gift=gift: (
+                gift_ship(gift=gift, note="SF1")
+                if i == 0
+                else reward_redemption_cancel(redemption=gift)
+            ),
+            errors=True,
+        )
+        assert sorted(type(result).__name__ for result in results) == [
+            "Conflict",
+            "RewardRedemption",
+        ]
+
+    shipped = RewardRedemption.objects.filter(status="shipped")
+    cancelled = RewardRedemption.objects.filter(status="cancelled")
+    assert shipped.count() + cancelled.count() == 8
+    assert not shipped.filter(cancel_entry__isnull=False).exists()
+    assert not cancelled.filter(shipped_at__isnull=False).exists()
+    assert balance_get(member=member).available == 10_000 - 1000 * shipped.count()
     assert ledger_is_clean()
