@@ -26,8 +26,16 @@ from django.utils import timezone, translation
 LOCALES = {"en": "en", "zh-hans": "zh_Hans_CN", "zh-hant": "zh_Hant_TW"}
 
 
-def babel_locale(language: str | None = None) -> str:
-    return LOCALES.get(language or translation.get_language() or "", "en")
+@cache
+def _locale(identifier: str) -> Locale:
+    return Locale.parse(identifier)
+
+
+def babel_locale(language: str | None = None) -> Locale:
+    """The Babel locale of the language (the active one by default), parsed once
+    per process: Babel's formatting functions otherwise parse it on each call,
+    a good part of a page's rendering."""
+    return _locale(LOCALES.get(language or translation.get_language() or "", "en"))
 
 
 @cache

@@ -6,8 +6,8 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -22,8 +22,13 @@ from .services import member_close, member_language_set
 
 def own_member(request: HttpRequest) -> Member:
     """The logged-in user's member record: portal pages never take a member id
-    from the URL, so nobody can reach another member's data."""
-    return get_object_or_404(Member.objects.select_related("user"), user_id=request.user.pk)
+    from the URL, so nobody can reach another member's data. Read once per
+    request, with the user (MemberMiddleware has read it already; its `user` is
+    the request's)."""
+    member = getattr(request.user, "member", None)
+    if member is None:
+        raise Http404
+    return member
 
 
 def home(request: HttpRequest) -> HttpResponse:
