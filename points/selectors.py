@@ -5,13 +5,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Subquery, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from batch.services import program_midnight
+from batch.services import program_midnight, program_zone
 from members.models import Member
 from shop.money import parse_amount
 
-from .expiry import last_usable_day
 from .models import Account, Entry, Lot
 
 
@@ -62,7 +62,8 @@ class Expiring:
 
 def points_expiring(*, member: Member, days: int | None = None) -> list[Expiring]:
     """Points that expire in the next `days` days, by the last day they can be
-    used (the programme's day before the midnight they expire at)."""
+    used (the programme's day before the midnight they expire at): summed by day
+    in the database, at most one row a day whatever the number of lots."""
     now = timezone.now()
     horizon = now + dt.timedelta(days=days or settings.POINTS_EXPIRY_WARNING_DAYS)
     rows = (
@@ -73,15 +74,14 @@ def points_expiring(*, member: Member, days: int | None = None) -> list[Expiring
             expires_at__gt=now,
             expires_at__lte=horizon,
         )
-        .values("expires_at")
+        .annotate(day=TruncDate("expires_at", tzinfo=program_zone()))
+        .values("day")
         .annotate(points=Sum("remaining"))
-        .order_by("expires_at")
+        .order_by("day")
     )
-    by_day: dict[dt.date, int] = {}
-    for row in rows:
-        day = last_usable_day(row["expires_at"])
-        by_day[day] = by_day.get(day, 0) + row["points"]
-    return [Expiring(date=day, points=points) for day, points in by_day.items()]
+    # The last usable day is the day before the one the lot expires on (as
+    # last_usable_day reckons it, on the programme's clock).
+    return [Expiring(date=row["day"] - dt.timedelta(days=1), points=row["points"]) for row in rows]
 
 
 def history_page(

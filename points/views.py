@@ -14,6 +14,20 @@ from .selectors import balance_get, history_page, points_expiring, points_value_
 
 HISTORY_PAGE_SIZE = 25
 EXPIRING_DAYS = 90  # the history shows the points that expire in this many days
+EXPIRING_SHOWN = 5  # days shown one by one; the later ones as one sum
+
+
+def expiring_summary(member: Member, *, days: int | None = None) -> dict[str, Any]:
+    """The points that expire soon: the first days one by one (`days`), the rest
+    summed up to the last of them (`later`, `later_until`), so that a long list
+    of expiring lots is a few lines."""
+    expiring = points_expiring(member=member, days=days)
+    later = expiring[EXPIRING_SHOWN:]
+    return {
+        "days": expiring[:EXPIRING_SHOWN],
+        "later": sum(item.points for item in later),
+        "later_until": later[-1].date if later else None,
+    }
 
 
 def dashboard_panel(member: Member) -> dict[str, Any]:
@@ -22,7 +36,7 @@ def dashboard_panel(member: Member) -> dict[str, Any]:
     return {
         "balance": balance,
         "worth": format_program_money(worth),
-        "expiring": points_expiring(member=member),
+        "expiring": expiring_summary(member),
     }
 
 
@@ -54,6 +68,6 @@ def history(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "points/_history.html", context)
-    context["expiring"] = points_expiring(member=member, days=EXPIRING_DAYS)
+    context["expiring"] = expiring_summary(member, days=EXPIRING_DAYS)
     context["balance"] = balance_get(member=member)
     return render(request, "points/history.html", context)

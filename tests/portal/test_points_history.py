@@ -94,3 +94,21 @@ def test_expiring_points_are_at_the_top(client, member, settings):
     assert 'data-testid="expiring"' in html
     assert html.index('data-testid="expiring"') < html.index('data-testid="entry"')
     assert "300 points expire after" in html
+
+
+def test_many_expiring_days_show_the_first_and_sum_the_rest(client, member, settings):
+    """Lots expiring on eight days: the first five one by one, the last three as
+    one sum up to the last of them."""
+    settings.POINTS_EXPIRY_MONTHS = 1
+    now = dt.datetime.now(dt.UTC)
+    for n in range(8):
+        with time_machine.travel(now - dt.timedelta(days=20 - n)):
+            points_earn(
+                member=member, points=100 + n, source=Source(Entry.Source.STAFF, "1"), key=f"{n}"
+            )
+
+    html = client.get(HISTORY).content.decode()
+
+    assert html.count("points expire after") == 5
+    assert "104 points expire after" in html and "105 points expire after" not in html
+    assert "318 more points expire by" in html
