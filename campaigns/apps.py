@@ -9,7 +9,7 @@ class CampaignsConfig(AppConfig):
         from django.utils.translation import gettext_lazy as _
 
         from members.portal import NavItem, register_export, register_nav_item
-        from notifications.registry import register_context
+        from notifications.registry import register_context, register_contexts
         from points.describe import register_names
         from shop.shopify import (
             TOPIC_ORDERS_CANCELLED,
@@ -20,7 +20,7 @@ class CampaignsConfig(AppConfig):
         from shop.webhooks import register_shopify_handler
 
         from . import shopify
-        from .broadcasts import TEMPLATE, broadcast_context
+        from .broadcasts import TEMPLATE, broadcast_contexts
         from .grants import GRANTED, campaign_message_context
         from .jobs import register_jobs
         from .referrals import referrals_export
@@ -31,7 +31,7 @@ class CampaignsConfig(AppConfig):
         register_jobs()
         register_segments()
         register_referrals()
-        register_context(TEMPLATE, broadcast_context)
+        register_contexts(TEMPLATE, broadcast_contexts)
         register_context(GRANTED, campaign_message_context)
         register_nav_item(
             NavItem(order=60, url_name="campaigns:referral", label=_("Invite friends"))

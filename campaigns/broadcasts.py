@@ -125,11 +125,14 @@ def broadcast_send(*, broadcast_id: int) -> int:
     return broadcast.recipients
 
 
-def broadcast_context(stored: dict[str, Any]) -> dict[str, Any]:
+def broadcast_contexts(stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What the broadcast template sees: its subject and message in the
-    message's language."""
-    broadcast = Broadcast.objects.filter(pk=stored.get("broadcast")).first()
-    if broadcast is None:
-        return {"subject": "", "body": ""}
-    subject, body = broadcast.text_in(translation.get_language() or "")
-    return {"subject": subject, "body": body}
+    message's language (the broadcasts read once for all the messages)."""
+    broadcasts = Broadcast.objects.in_bulk({each.get("broadcast") for each in stored} - {None})
+    language = translation.get_language() or ""
+    contexts = []
+    for each in stored:
+        broadcast = broadcasts.get(each.get("broadcast"))
+        subject, body = broadcast.text_in(language) if broadcast is not None else ("", "")
+        contexts.append({"subject": subject, "body": body})
+    return contexts

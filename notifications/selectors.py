@@ -13,7 +13,7 @@ from django.utils import timezone
 from members.models import Member
 
 from .models import Message, PushSubscription, Suppression
-from .services import CONSENT, MARKETING_CAP_DAYS, message_text
+from .services import CONSENT, MARKETING_CAP_DAYS, message_text, messages_text
 
 
 def _inbox(member: Member):  # type: ignore[no-untyped-def]
@@ -51,7 +51,11 @@ def inbox_page(
     page = list(messages[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
-    return [inbox_item(message) for message in page], (page[-1].id if more else None)
+    items = [
+        InboxItem(message=message, subject=subject, body=body)
+        for message, (subject, body) in zip(page, messages_text(page), strict=True)
+    ]
+    return items, (page[-1].id if more else None)
 
 
 def inbox_get(*, member: Member, message_id: int) -> InboxItem | None:

@@ -40,7 +40,7 @@ from members.models import Member
 from .channels import CHANNEL_CONSENT, SENDERS, Undeliverable, channel_copies
 from .claims import rows_claim
 from .models import Message, Suppression, Unsubscription
-from .registry import is_status_notice, template_context
+from .registry import is_status_notice, template_context, template_contexts
 from .sendtime import marketing_send_at
 from .webhooks import webhooks_send_due
 
@@ -186,28 +186,46 @@ def message_language(message: Message) -> str:
     return message.language or message.member.language or settings.LANGUAGE_CODE
 
 
-def message_context(message: Message) -> dict[str, Any]:
-    """What every template of the message sees (in the active language)."""
+def _common_context(message: Message) -> dict[str, Any]:
     return {
         "member": message.member,
         "program_name": settings.PROGRAM_NAME,
         "site_url": settings.SITE_URL.rstrip("/"),
         "marketing": message.kind == Message.Kind.MARKETING,
         "unsubscribe_url": unsubscribe_url(member_id=message.member_id, channel=message.channel),
-        **template_context(message.template, message.context),
     }
 
 
+def message_context(message: Message) -> dict[str, Any]:
+    """What every template of the message sees (in the active language)."""
+    return {**_common_context(message), **template_context(message.template, message.context)}
+
+
+def messages_text(messages: list[Message]) -> list[tuple[str, str]]:
+    """Each message's subject (one line) and body (plain text), in its language:
+    what the inbox shows, without the e-mail's layout. The messages of one
+    template and language get their contexts together (one query for all)."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index, message in enumerate(messages):
+        groups.setdefault((message.template, message_language(message)), []).append(index)
+    texts: list[tuple[str, str]] = [("", "")] * len(messages)
+    text = engines["text"]
+    for (template, language), indexes in groups.items():
+        app, _, name = template.partition(".")
+        subject_template = text.get_template(f"{app}/email/{name}_subject.txt")
+        body_template = text.get_template(f"{app}/email/{name}_message.txt")
+        with translation.override(language):
+            contexts = template_contexts(template, [messages[i].context for i in indexes])
+            for index, context in zip(indexes, contexts, strict=True):
+                full = {**_common_context(messages[index]), **context}
+                subject = subject_template.render(full)
+                texts[index] = (" ".join(subject.split()), body_template.render(full).strip())
+    return texts
+
+
 def message_text(message: Message) -> tuple[str, str]:
-    """The message's subject (one line) and body (plain text), in its language:
-    what the inbox shows, without the e-mail's layout."""
-    app, _, name = message.template.partition(".")
-    with translation.override(message_language(message)):
-        context = message_context(message)
-        text = engines["text"]
-        subject = text.get_template(f"{app}/email/{name}_subject.txt").render(context)
-        body = text.get_template(f"{app}/email/{name}_message.txt").render(context)
-    return " ".join(subject.split()), body.strip()
+    """The message's subject (one line) and body (plain text), in its language."""
+    return messages_text([message])[0]
 
 
 def message_render(message: Message) -> dict[str, str]:

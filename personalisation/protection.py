@@ -16,7 +16,6 @@ at once, issues nothing twice.
 """
 
 import datetime as dt
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -139,11 +138,18 @@ def price_protection(as_of: dt.date, first_id: int, last_id: int) -> dict[str, i
     return {"price_protection_coupons": issued}
 
 
-def price_protected_context(stored: Context) -> Context:
-    """The stored context with the product's name and the amount as money."""
-    product = Product.objects.filter(sku=stored["sku"]).only("name").first()
-    context: dict[str, Any] = dict(stored)
-    context["product"] = product.name if product else stored["sku"]
-    context["amount"] = format_program_money(stored["amount_minor"])
-    context["last_day"] = dt.date.fromisoformat(stored["last_day"])
-    return context
+def price_protected_contexts(stored: list[Context]) -> list[Context]:
+    """The stored contexts with the product's name (one query for all) and the
+    amount as money."""
+    names = dict(
+        Product.objects.filter(sku__in={each["sku"] for each in stored}).values_list("sku", "name")
+    )
+    return [
+        {
+            **each,
+            "product": names.get(each["sku"], each["sku"]),
+            "amount": format_program_money(each["amount_minor"]),
+            "last_day": dt.date.fromisoformat(each["last_day"]),
+        }
+        for each in stored
+    ]

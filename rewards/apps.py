@@ -7,21 +7,21 @@ class RewardsConfig(AppConfig):
 
     def ready(self) -> None:
         from members.portal import NavItem, register_export, register_nav_item
-        from notifications.registry import register_context
+        from notifications.registry import register_contexts
         from points.describe import register_names
 
         from .jobs import register_jobs
         from .messages import (
             COUPON_ISSUED,
             GIFT_SHIPPED,
-            coupon_issued_context,
-            gift_shipped_context,
+            coupon_issued_contexts,
+            gift_shipped_contexts,
         )
         from .selectors import coupons_export, draw_plays_export, redemptions_export, reward_names
 
         register_jobs()
-        register_context(COUPON_ISSUED, coupon_issued_context)
-        register_context(GIFT_SHIPPED, gift_shipped_context)
+        register_contexts(COUPON_ISSUED, coupon_issued_contexts)
+        register_contexts(GIFT_SHIPPED, gift_shipped_contexts)
         register_export("coupons", coupons_export)
         register_export("rewards", redemptions_export)
         register_export("draws", draw_plays_export)

@@ -43,17 +43,30 @@ def coupon_issued_queue(*, member: Member, reward: Reward, coupon: Coupon) -> No
     )
 
 
-def coupon_issued_context(stored: Context) -> Context:
-    """The stored context with the reward's name in the message's language and
+def _reward_names(stored: list[Context]) -> dict[str, str]:
+    """The names, in the active language, of the rewards the contexts name (one
+    query); a reward since deleted is named by its code."""
+    codes = {each["reward"] for each in stored}
+    language = translation.get_language() or ""
+    names = {code: code for code in codes}
+    names.update(
+        (reward.code, reward.name_in(language)) for reward in Reward.objects.filter(code__in=codes)
+    )
+    return names
+
+
+def coupon_issued_contexts(stored: list[Context]) -> list[Context]:
+    """The stored contexts with the reward's name in the message's language and
     the last day as a date."""
-    reward = Reward.objects.filter(code=stored["reward"]).first()
-    name = reward.name_in(translation.get_language() or "") if reward else stored["reward"]
-    last_day = stored.get("last_day")
-    return {
-        **stored,
-        "reward": name,
-        "last_day": dt.date.fromisoformat(last_day) if last_day else None,
-    }
+    names = _reward_names(stored)
+    return [
+        {
+            **each,
+            "reward": names[each["reward"]],
+            "last_day": dt.date.fromisoformat(each["last_day"]) if each.get("last_day") else None,
+        }
+        for each in stored
+    ]
 
 
 def gift_shipped_queue(*, gift: RewardRedemption | DrawPlay) -> None:
@@ -73,19 +86,23 @@ def gift_shipped_queue(*, gift: RewardRedemption | DrawPlay) -> None:
     )
 
 
-def gift_shipped_context(stored: Context) -> Context:
-    """The stored context with the gift's name in the message's language: the
-    reward's, or the prize's for a gift won in a draw (then `won`)."""
+def gift_shipped_contexts(stored: list[Context]) -> list[Context]:
+    """The stored contexts with the gift's name in the message's language: the
+    reward's, or the prize's for a gift won in a draw (then `won`); the rewards
+    and the prizes read once for all the messages."""
     language = translation.get_language() or ""
-    if stored.get("prize") is not None:
-        prize = DrawPrize.objects.filter(pk=stored["prize"]).first()
-        return {
-            **stored,
-            "reward": prize.name_in(language) if prize else stored["reward"],
-            "won": True,
-        }
-    reward = Reward.objects.filter(code=stored["reward"]).first()
-    return {**stored, "reward": reward.name_in(language) if reward else stored["reward"]}
+    names = _reward_names(stored)
+    prize_ids = {each["prize"] for each in stored if each.get("prize") is not None}
+    prizes = DrawPrize.objects.in_bulk(prize_ids) if prize_ids else {}
+    contexts = []
+    for each in stored:
+        if each.get("prize") is not None:
+            prize = prizes.get(each["prize"])
+            name = prize.name_in(language) if prize else each["reward"]
+            contexts.append({**each, "reward": name, "won": True})
+        else:
+            contexts.append({**each, "reward": names[each["reward"]]})
+    return contexts
 
 
 def _money(minor: int | None) -> dict | None:

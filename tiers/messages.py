@@ -4,13 +4,13 @@ it needs consent and counts against the cap), plan reminder and plan ended.
 
 A notice is queued in the transaction that decided it, once per member, kind,
 day and tier or plan (the message's key). Its stored context is plain JSON: the
-tier or plan id, the amount still to spend, the last day (ISO); `notice_context`
+tier or plan id, the amount still to spend, the last day (ISO); `notice_contexts`
 turns it into the objects the templates (`tiers/email/<kind>_*.txt`) show."""
 
 import datetime as dt
 
 from notifications.models import Message
-from notifications.registry import Context, register_context
+from notifications.registry import Context, register_contexts
 from notifications.services import message_build
 from shop.money import format_program_money
 
@@ -66,16 +66,25 @@ def notice_build(
     )
 
 
-def notice_context(stored: Context) -> Context:
-    tier_id, plan_id = stored.get("tier_id"), stored.get("plan_id")
-    until = stored.get("until")
-    return {
-        "tier": Tier.objects.filter(pk=tier_id).first() if tier_id else None,
-        "plan": PaidPlan.objects.filter(pk=plan_id).first() if plan_id else None,
-        "amount_minor": stored.get("amount_minor", 0),
-        "amount": format_program_money(stored.get("amount_minor", 0)),
-        "until": dt.date.fromisoformat(until) if until else None,
-    }
+def notice_contexts(stored: list[Context]) -> list[Context]:
+    """The notices' tiers and plans, read once for all of them."""
+    tier_ids = {each["tier_id"] for each in stored if each.get("tier_id")}
+    plan_ids = {each["plan_id"] for each in stored if each.get("plan_id")}
+    tiers = Tier.objects.in_bulk(tier_ids) if tier_ids else {}
+    plans = PaidPlan.objects.in_bulk(plan_ids) if plan_ids else {}
+    contexts = []
+    for each in stored:
+        until = each.get("until")
+        contexts.append(
+            {
+                "tier": tiers.get(each.get("tier_id")),
+                "plan": plans.get(each.get("plan_id")),
+                "amount_minor": each.get("amount_minor", 0),
+                "amount": format_program_money(each.get("amount_minor", 0)),
+                "until": dt.date.fromisoformat(until) if until else None,
+            }
+        )
+    return contexts
 
 
 def tier_changed_payload(
@@ -93,4 +102,4 @@ def tier_changed_payload(
 
 def register_messages() -> None:
     for kind in KINDS:
-        register_context(template(kind), notice_context)
+        register_contexts(template(kind), notice_contexts)

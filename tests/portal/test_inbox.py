@@ -1,6 +1,8 @@
 """/me/inbox/: the in-portal messages, unread counts in the navigation."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notifications.models import Message
@@ -77,3 +79,19 @@ def test_opening_a_message_shows_it_in_full_and_marks_it_read(client, member):
     assert "FULLCODE01" in html
     message.refresh_from_db()
     assert message.read_at is not None
+
+
+def test_a_page_of_messages_reads_their_rewards_once(client, member):
+    """The rewards the messages name are read together: twenty messages about
+    twenty rewards cost the queries of one."""
+    inbox_message(member, reward="R0", code="CODE000000")
+    client.get(INBOX)
+    with CaptureQueriesContext(connection) as one:
+        client.get(INBOX)
+    for n in range(1, 20):
+        inbox_message(member, reward=f"R{n}", code=f"CODE{n:06d}")
+    with CaptureQueriesContext(connection) as twenty:
+        html = client.get(INBOX).content.decode()
+
+    assert html.count('data-testid="inbox-item"') == 20
+    assert len(twenty) == len(one)

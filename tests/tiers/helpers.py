@@ -9,7 +9,7 @@ import time_machine
 from batch.runner import job_run
 from batch.services import program_midnight, program_zone
 from notifications.models import Message
-from tiers.messages import notice_context
+from tiers.messages import notice_contexts
 from tiers.models import MemberTier, TierChange
 
 
@@ -83,7 +83,7 @@ def notices(member, kind=None):
         rows = rows.filter(template=f"tiers.{kind}")
     found = []
     for message in rows:
-        context = notice_context(message.context)
+        [context] = notice_contexts([message.context])
         found.append(
             Notice(
                 kind=message.template.removeprefix("tiers."),
