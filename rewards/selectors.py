@@ -296,9 +296,13 @@ class WalletTab:
     ALL = (ACTIVE, USED, EXPIRED, GIFTS)
 
 
-def wallet_coupons(*, member: Member, tab: str, limit: int = 50) -> list[CouponCheck]:
-    """The member's own coupons on a tab of their wallet, newest first: active
-    (usable now), used (used up) or expired (expired or void)."""
+def wallet_coupons(
+    *, member: Member, tab: str, before_id: int | None = None, limit: int = 20
+) -> tuple[list[CouponCheck], int | None]:
+    """A page of the member's own coupons on a tab of their wallet, newest first:
+    active (usable now), used (used up) or expired (expired or void). By keyset
+    (`before_id` is the last id of the previous page): (coupons, the id to ask for
+    the next page or None)."""
     now = timezone.now()
     coupons = Coupon.objects.filter(owner=member).select_related("redemption__reward")
     used_up = Q(uses_allowed__isnull=False, uses_count__gte=F("uses_allowed"))
@@ -309,15 +313,21 @@ def wallet_coupons(*, member: Member, tab: str, limit: int = 50) -> list[CouponC
         coupons = coupons.filter(used_up, voided_at__isnull=True)
     else:
         coupons = coupons.filter(Q(voided_at__isnull=False) | (expired & ~used_up))
-    return [
+    if before_id is not None:
+        coupons = coupons.filter(id__lt=before_id)
+    page = list(coupons.order_by("-id")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    checks = [
         CouponCheck(
             coupon=coupon,
             status=coupon_status(coupon=coupon, now=now),
             discount_minor=coupon.amount_minor if coupon.kind == "amount" else None,
             refusal=None,
         )
-        for coupon in coupons.order_by("-id")[:limit]
+        for coupon in page
     ]
+    return checks, (page[-1].id if more else None)
 
 
 @dataclass(frozen=True)

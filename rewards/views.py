@@ -126,6 +126,9 @@ def coupons(request: HttpRequest) -> HttpResponse:
     if tab == WalletTab.GIFTS:
         context["gifts"] = wallet_gifts(member=member)
     else:
-        context["coupons"] = wallet_coupons(member=member, tab=tab)
+        before = request.GET.get("before", "")
+        context["coupons"], context["next_before"] = wallet_coupons(
+            member=member, tab=tab, before_id=int(before) if before.isdigit() else None
+        )
     template = "rewards/_wallet.html" if request.htmx else "rewards/coupons.html"  # type: ignore[attr-defined]
     return render(request, template, context)

@@ -115,7 +115,7 @@ def _queries(client, page):
 
 
 def test_queries_per_page_do_not_grow_with_the_history(client):
-    """Both histories fill every page (the inbox shows 20, the wallet 50, the
+    """Both histories fill every page (the inbox shows 20, the wallet 20, the
     history 25): what is left to grow is the query count itself."""
     short, long = MemberFactory(), MemberFactory()
     _history(short, 60, "S")

@@ -166,3 +166,21 @@ def test_wallet_tabs_sort_coupons_and_gifts_show_their_shipping(client, member):
     gift_ship(gift=RewardRedemption.objects.get(reward__code="mug"), note="SF Express SF123")
     shipped = client.get(COUPONS + "?show=gifts").content.decode()
     assert "Shipped" in shipped and "SF Express SF123" in shipped
+
+
+def test_the_wallet_pages_its_coupons_newest_first(client, member):
+    Coupon.objects.bulk_create(
+        Coupon(code=f"PAGE{n:06d}", kind="free_shipping", owner=member, source="staff")
+        for n in range(25)
+    )
+
+    first = client.get(COUPONS).content.decode()
+    codes = re.findall(r"PAGE\d{6}", first)
+    older = re.search(r'href="\?show=active&amp;before=(\d+)"', first)
+    second = client.get(COUPONS, {"show": "active", "before": older.group(1)}).content.decode()
+
+    assert first.count('data-testid="coupon"') == 20
+    assert codes[0] == "PAGE000024"
+    assert second.count('data-testid="coupon"') == 5
+    assert "PAGE000004" in second and "PAGE000005" not in second
+    assert not re.search(r'href="\?show=active&amp;before=', second)
