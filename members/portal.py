@@ -3,15 +3,19 @@ the member portal at start-up, so that the portal shows them without this app
 importing those: the dashboard's panels, the navigation's links and the
 sections of the member's data export."""
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import Promise
 
-from .models import Member
+from .models import Member, Sanction
+
+WARNING_SHOWN_DAYS = 30  # a warning is shown on every page for this long
 
 
 @dataclass(frozen=True)
@@ -85,15 +89,35 @@ def nav_links(*, member: Member, path: str) -> list[NavLink]:
     return links
 
 
+def member_standing(member: Member) -> str:
+    """What every portal page tells the member about their standing: "restricted"
+    (they earn and spend nothing until it is lifted), "warned" (staff warned them
+    in the last WARNING_SHOWN_DAYS days and gave no sanction since) or ""."""
+    if member.status == Member.Status.RESTRICTED:
+        return "restricted"
+    since = timezone.now() - dt.timedelta(days=WARNING_SHOWN_DAYS)
+    latest = (
+        Sanction.objects.filter(member=member, created_at__gte=since)
+        .order_by("-created_at")
+        .values_list("kind", flat=True)
+        .first()
+    )
+    return "warned" if latest == Sanction.Kind.WARN else ""
+
+
 def portal_context(request: HttpRequest) -> dict[str, Any]:
-    """Template context of every page: the logged-in member's navigation."""
+    """Template context of every page: the logged-in member's navigation and
+    standing."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
     member = getattr(user, "member", None)
     if member is None:
         return {}
-    return {"portal_nav": nav_links(member=member, path=request.path)}
+    return {
+        "portal_nav": nav_links(member=member, path=request.path),
+        "portal_standing": member_standing(member),
+    }
 
 
 _exports: list[tuple[str, Callable[..., Any]]] = []
