@@ -35,6 +35,11 @@ class TierForm(forms.ModelForm):
         fields = [
             "code",
             "name",
+            "name_zh_hans",
+            "name_zh_hant",
+            "description",
+            "description_zh_hans",
+            "description_zh_hant",
             "rank",
             "threshold_minor",
             "min_orders",

@@ -49,6 +49,11 @@ class Tier(Benefits):
     name = models.CharField(_("name"), max_length=100)
     name_zh_hans = models.CharField(_("name (Simplified Chinese)"), max_length=100, blank=True)
     name_zh_hant = models.CharField(_("name (Traditional Chinese)"), max_length=100, blank=True)
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("What members read about the tier.")
+    )
+    description_zh_hans = models.TextField(_("description (Simplified Chinese)"), blank=True)
+    description_zh_hant = models.TextField(_("description (Traditional Chinese)"), blank=True)
     rank = models.PositiveSmallIntegerField(
         unique=True, help_text=_("Higher is better; the lowest rank is where every member starts.")
     )

@@ -9,7 +9,7 @@ from campaigns.models import Referral
 from campaigns.referrals import referral_record
 from tests.campaigns.documents import campaign_doc
 from tests.factories import MemberFactory, order_place
-from tiers.models import PaidPlan
+from tiers.models import PaidPlan, Tier
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +79,22 @@ def test_the_tier_page_offers_the_paid_plan(client, member, settings):
     member.language = "zh-hant"
     member.save()
     assert "Plus 會員" in client.get(reverse("tiers:tier")).content.decode()
+
+
+def test_the_tier_page_describes_the_tier_in_the_members_language(client, member):
+    tier = Tier.objects.get(code="member")
+    tier.description, tier.description_zh_hans = "Points on every order.", "每笔订单都有积分。"
+    tier.save()
+
+    english = client.get(reverse("tiers:tier")).content.decode()
+    member.language = "zh-hans"
+    member.save()
+    chinese = client.get(reverse("tiers:tier")).content.decode()
+    member.language = "zh-hant"
+    member.save()
+    traditional = client.get(reverse("tiers:tier")).content.decode()
+
+    assert 'data-testid="tier-description">Points on every order.<' in english
+    assert 'data-testid="tier-description">每笔订单都有积分。<' in chinese
+    # No Traditional Chinese text: the default one.
+    assert 'data-testid="tier-description">Points on every order.<' in traditional

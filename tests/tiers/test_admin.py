@@ -139,6 +139,37 @@ def test_tier_thresholds_are_editable(client):
     assert gold.threshold_minor == 400_000
 
 
+def test_tier_names_and_descriptions_are_edited_per_language(client):
+    client.force_login(_staff())
+    gold = Tier.objects.get(code="gold")
+
+    response = client.post(
+        reverse("admin:tiers_tier_change", args=[gold.pk]),
+        {
+            "code": "gold",
+            "name": "Gold",
+            "name_zh_hans": "金卡",
+            "name_zh_hant": "金卡會員",
+            "description": "Free shipping on every order.",
+            "description_zh_hans": "所有订单免运费。",
+            "description_zh_hant": "所有訂單免運費。",
+            "rank": 2,
+            "threshold_minor": gold.threshold_minor,
+            "min_orders": 0,
+            "multiplier": "1.5",
+            "discount_percent": 5,
+        },
+    )
+
+    assert response.status_code == 302
+    gold.refresh_from_db()
+    assert (gold.name_zh_hant, gold.description, gold.description_zh_hans) == (
+        "金卡會員",
+        "Free shipping on every order.",
+        "所有订单免运费。",
+    )
+
+
 def test_the_lowest_tier_cannot_be_deleted_but_another_can(client):
     staff = _staff("delete_tier")
     client.force_login(staff)
