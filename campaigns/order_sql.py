@@ -5,7 +5,7 @@ Through the ORM an order cost 19 statements and about 14 ms of Python (compiling
 each query and building its model instances), a twentieth of what the same
 server answers for a trivial endpoint (`python -m bench orders_http`). Here an
 order for a member who has ordered before is these statements, in one
-transaction and four round trips to the database:
+transaction and three round trips to the database, however many campaigns apply:
 
     1. ORDER_BEGIN, sent together (psycopg's pipeline mode), run one after another:
        LOCK_MEMBER     the member by number, their tier state and balance row
@@ -19,9 +19,15 @@ transaction and four round trips to the database:
        STANDING        the member's qualifying spend (this order included) and
                        running plan (tiers.selectors), read after the lock, so that
                        it counts every order committed before this one
-    2-3. the points: the entry, then the balance and the lot (`points_earn`, the
-       ledger's one write path, given the balance row locked in 1)
-    4. INSERT_ORDER_POINTS what the order earned: the answer a retry gets
+       ORDERED_BEFORE  while a welcome campaign runs: whether the member has
+                       another order
+    2. the entries: the order's own points and each campaign's, one INSERT
+       (`points_earn_together`, the ledger's one write path, given the balance
+       row locked in 1)
+    3. sent together: the balance and the lots (the ledger's), and
+       ORDER_FINISH    what the order earned (the answer a retry gets) and the
+                       campaigns it applied
+    An order that earns nothing skips 2 and sends only ORDER_FINISH in 3.
 
 What the statements of 1 write is undone with the transaction when the answer
 says the order may not be taken: its id was taken (nothing inserted, and so no
@@ -30,7 +36,8 @@ for, which this one then rolls back), the member is unknown (nothing inserted),
 frozen or closed. A member's first order finds no tier state or balance row to
 lock: those rows are created, locked, and the spend read again.
 
-The tiers and plans come from a per-process cache (`tiers.selectors.tier_rules`).
+The tiers and plans come from a per-process cache (`tiers.selectors.tier_rules`),
+as do the campaigns (`campaigns.catalogue`).
 Every statement is portable between PostgreSQL and SQLite; on PostgreSQL they run
 as the ledger's do (`points.ledger_sql.together`: bound by the server, prepared
 once they have run a few times on a connection).
@@ -50,7 +57,7 @@ from shop.models import Order, OrderLine
 from tiers.models import MemberTier
 from tiers.selectors import Standing, standing_from, standing_statement, tier_cached
 
-from .models import OrderPoints
+from .models import OrderCampaign, OrderPoints
 
 MEMBER = Member._meta.db_table
 STATE = MemberTier._meta.db_table
@@ -58,6 +65,7 @@ ACCOUNT = Account._meta.db_table
 ORDER = Order._meta.db_table
 LINE = OrderLine._meta.db_table
 ORDER_POINTS = OrderPoints._meta.db_table
+ORDER_CAMPAIGN = OrderCampaign._meta.db_table
 
 # FOR UPDATE OF t, a (where the database has row locks) locks the tier state,
 # then the balance row: PostgreSQL takes the locks in the order OF names them.
@@ -84,9 +92,17 @@ _INSERT_LINES = """
     FROM {order} o, (VALUES {rows}) v
     WHERE o.shop_id = %s AND o.order_id = %s
 """
+# Whether the member has an order other than this one (shop and order id).
+_ORDERED_BEFORE = f"""
+    SELECT EXISTS (SELECT 1 FROM {ORDER} o JOIN {MEMBER} m ON m.id = o.member_id
+        WHERE m.number = %s AND NOT (o.shop_id = %s AND o.order_id = %s))
+"""  # noqa: S608
 _INSERT_ORDER_POINTS = f"""
     INSERT INTO {ORDER_POINTS} (order_id, points, pending_until, rules) VALUES (%s, %s, %s, %s)
 """  # noqa: S608
+_INSERT_ORDER_CAMPAIGNS = (
+    "INSERT INTO {table} (order_id, campaign_id, points, variant) VALUES {rows}"
+)
 
 
 @dataclass
@@ -105,6 +121,7 @@ class OrderBegun:
     locked: OrderMember | None  # None: no such member, or no tier state or balance row yet
     order_pk: int | None  # None: the order's id is taken, or no such member
     standing: Standing  # read under the lock (when `locked`)
+    first_order: bool | None  # the member's first (asked under the lock); None: not asked
 
 
 def _ts(value: dt.datetime | None) -> Any:
@@ -171,28 +188,45 @@ def order_begin(
     order: Order,
     lines: list[tuple[str, str, int, int]],
     today: dt.date,
+    ask_ordered_before: bool = False,
 ) -> OrderBegun:
     """Lock the member numbered `number`, insert `order` (its member unset: found
     by number) and its lines, (sku, category, quantity, amount_minor) each, and
-    read the member's standing, in one round trip."""
+    read the member's standing (and whether this is their first order, if
+    asked), in one round trip."""
     statements = [_lock_statement(number), _insert_order_statement(order, number)]
     if lines:
         statements.append(_insert_lines_statement(order, lines))
     statements.append(standing_statement(last_day=today, at=order.placed_at, number=number))
-    locked, inserted, *_lines, standing = together(cursor, statements)
+    if ask_ordered_before:
+        statements.append((_ORDERED_BEFORE, [number, order.shop_id, order.order_id]))
+    results = together(cursor, statements)
+    locked, inserted, standing = results[0], results[1], results[2 + bool(lines)]
+    asked = ask_ordered_before and bool(locked)  # else asked before the lock: not an answer
     return OrderBegun(
         locked=_locked(number, locked),
         order_pk=inserted[0][0] if inserted else None,
         standing=standing_from(standing),
+        first_order=not results[-1][0][0] if asked else None,
     )
 
 
-def insert_order_points(
-    cursor: CursorWrapper,
+def order_finish(
     order_id: int,
     points: int,
     pending_until: dt.datetime | None,
     rules: list[str],
-) -> None:
+    campaigns: list[tuple[int, int, str]],
+) -> list[Statement]:
+    """The statements that record what the order earned, and the campaigns it
+    applied, (campaign id, points, variant) each: for the ledger's last round
+    trip (or on their own when the order earns nothing)."""
     rules_json = connection.ops.adapt_json_value(rules, None)
-    together(cursor, [(_INSERT_ORDER_POINTS, [order_id, points, _ts(pending_until), rules_json])])
+    statements: list[Statement] = [
+        (_INSERT_ORDER_POINTS, [order_id, points, _ts(pending_until), rules_json])
+    ]
+    if campaigns:
+        rows = ", ".join(["(%s, %s, %s, %s)"] * len(campaigns))
+        sql = _INSERT_ORDER_CAMPAIGNS.format(table=ORDER_CAMPAIGN, rows=rows)
+        statements.append((sql, [v for row in campaigns for v in (order_id, *row)]))
+    return statements

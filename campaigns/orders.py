@@ -2,13 +2,15 @@
 takes back of it.
 
 The campaigns come from the per-process cache (campaigns.catalogue): an order
-queries none of them. It reads more only when an active campaign needs it: the
-member's lifecycle stage when one targets segments (their tags when one targets
-tags), whether this is their first
-order when a welcome campaign runs, their spend when one targets a sprint.
+queries none of them. The member's tier, paid plan and spend are what the order
+read under its lock, and whether this is their first order is asked in the
+order's first round trip while a welcome campaign runs (`Known`); more is read
+only when an active campaign needs it: the member's lifecycle stage when one
+targets segments, their tags when one targets tags.
 Each campaign applied is a ledger entry of its own (source `campaign`, ref
-`<code>/<order pk>`), pending like the order's base points, and a row of
-`OrderCampaign`; a refund takes back each entry's share in proportion.
+`<code>/<order pk>`), pending like the order's base points and written with
+them (points.services.points_earn_together), and a row of `OrderCampaign`; a
+refund takes back each entry's share in proportion.
 """
 
 import datetime as dt
@@ -19,11 +21,9 @@ from django.db.models import Q
 
 from members.models import Member
 from personalisation.models import MemberTag
-from points.ledger_sql import Balance
 from points.models import Entry
-from points.services import Source, points_earn, points_reverse
+from points.services import Credit, Source, points_reverse
 from shop.models import Order
-from tiers.models import MemberTier
 from tiers.selectors import member_spend, tiers_by_rank
 
 from .catalogue import campaigns_active
@@ -36,22 +36,27 @@ from .selectors import near_next_tier, programme
 
 @dataclass(frozen=True)
 class Applied:
+    campaign_id: int
     code: str
     points: int
+    variant: str  # empty outside an A/B test
 
 
-def _member_facts(
-    member: Member, *, rate_rules: list[str], documents: list, today: dt.date
-) -> MemberFacts:
-    """What the campaigns' targets ask of the member: only what one of them uses
-    is read (the paid plan is in the order's rate already)."""
-    plan = next((rule.split(":", 1)[1] for rule in rate_rules if rule.startswith("plan:")), None)
-    tier = ""
-    if any(d.target.tiers or d.target.sprint for d in documents):
-        tier = (
-            MemberTier.objects.filter(pk=member.pk).values_list("tier__code", flat=True).first()
-            or tiers_by_rank()[0].code
-        )
+@dataclass(frozen=True)
+class Known:
+    """What the order has read of the member already, under its lock: the
+    campaigns ask for no more of it."""
+
+    tier: str  # the tier's code, after the order's upgrade
+    rate_rules: list[str]  # the order's rate's (`plan:<code>`: the paid plan's)
+    spend_minor: int | None  # qualifying spend, this order included; None: not read
+    first_order: bool | None  # None: not read (no welcome campaign was running)
+
+
+def _member_facts(member: Member, *, known: Known, documents: list, today: dt.date) -> MemberFacts:
+    """What the campaigns' targets ask of the member: what the order knows, and
+    only what one of them uses of the rest is read."""
+    plan = next((r.split(":", 1)[1] for r in known.rate_rules if r.startswith("plan:")), None)
     lifecycle = None
     if any(d.target.segments for d in documents):
         lifecycle = (
@@ -59,19 +64,22 @@ def _member_facts(
         )
     near = False
     if any(d.target.sprint for d in documents):
-        spend, _orders = member_spend(member_id=member.pk, last_day=today)
         tiers = tiers_by_rank()
-        current = next((t for t in tiers if t.code == tier), tiers[0])
+        current = next((t for t in tiers if t.code == known.tier), tiers[0])
         above = [t for t in tiers if t.rank > current.rank]
+        spend = known.spend_minor
+        if spend is None:
+            spend, _orders = member_spend(member_id=member.pk, last_day=today)
         near = near_next_tier(
-            spend_minor=spend, next_threshold_minor=above[0].threshold_minor if above else None
+            spend_minor=spend,
+            next_threshold_minor=above[0].threshold_minor if above else None,
         )
     tags: frozenset[str] = frozenset()
     if any(d.target.tags for d in documents):
         tags = frozenset(MemberTag.objects.filter(member=member).values_list("tag", flat=True))
     return MemberFacts(
         number=member.number,
-        tier=tier,
+        tier=known.tier,
         lifecycle=lifecycle,
         paid_plan=plan,
         near_next_tier=near,
@@ -79,35 +87,35 @@ def _member_facts(
     )
 
 
-def order_campaigns_apply(
-    *,
-    order: Order,
-    member: Member,
-    lines: Iterable[LineFacts],
-    rate_rules: list[str],
-    available_from: dt.datetime | None,
-    today: dt.date,
-    locked: Balance,
+def welcome_running() -> bool:
+    """Whether a welcome campaign is active: an order then asks whether it is the
+    member's first (order_sql.order_begin)."""
+    return any(c.document.kind == "welcome" for c in campaigns_active())
+
+
+def order_campaigns_choose(
+    *, order: Order, member: Member, lines: Iterable[LineFacts], known: Known, today: dt.date
 ) -> list[Applied]:
     """Every active campaign of an order kind that targets the member and whose
     conditions the order meets, stacked (campaigns.rules.stack) and paid by its
-    budget: a ledger entry each, written on the balance row the order locked.
-    Returns what was applied, by priority."""
+    budget (taken here, in the order's transaction). Returns what applies, by
+    priority: the order writes each as a ledger entry of its own
+    (`order_campaign_credits`) and a row of OrderCampaign."""
     cached = [c for c in campaigns_active() if c.document.kind in ORDER_KINDS]
     if not cached:
         return []
     ids = {c.document.code: c.id for c in cached}
     documents = [c.document for c in cached]
-    first_order = False
-    if any(d.kind == "welcome" for d in documents):
+    first_order = known.first_order
+    if first_order is None and any(d.kind == "welcome" for d in documents):
         first_order = not Order.objects.filter(member=member).exclude(pk=order.pk).exists()
     facts = OrderFacts(
         placed_at=order.placed_at,
         net_minor=order.total_minor,
         lines=tuple(lines),
-        first_order=first_order,
+        first_order=bool(first_order),
     )
-    who = _member_facts(member, rate_rules=rate_rules, documents=documents, today=today)
+    who = _member_facts(member, known=known, documents=documents, today=today)
     offers = order_offers(documents, order=facts, member=who, programme=programme())
 
     def affordable(offer: Offer) -> bool:
@@ -118,29 +126,29 @@ def order_campaigns_apply(
             points=offer.points,
         )
 
-    applied = stack(offers, affordable=affordable)
-    for offer in applied:
-        code = offer.document.code
-        points_earn(
-            member=member,
-            points=offer.points,
-            source=Source(Entry.Source.CAMPAIGN, f"{code}/{order.pk}"),
-            key=f"order:{order.shop.ledger_ref(order.order_id)}#{code}",
-            available_from=available_from,
-            effective_at=order.placed_at,
-            reason=code,
-            locked=locked,
-        )
-    OrderCampaign.objects.bulk_create(
-        OrderCampaign(
-            order=order,
+    return [
+        Applied(
             campaign_id=ids[o.document.code],
+            code=o.document.code,
             points=o.points,
             variant=o.variant or "",
         )
-        for o in applied
-    )
-    return [Applied(code=o.document.code, points=o.points) for o in applied]
+        for o in stack(offers, affordable=affordable)
+    ]
+
+
+def order_campaign_credits(order: Order, applied: list[Applied]) -> list[Credit]:
+    """The ledger entry of each campaign applied to `order` (source `campaign`,
+    ref `<code>/<order pk>`), as a refund finds it to take its share back."""
+    return [
+        Credit(
+            points=a.points,
+            source=Source(Entry.Source.CAMPAIGN, f"{a.code}/{order.pk}"),
+            key=f"order:{order.shop.ledger_ref(order.order_id)}#{a.code}",
+            reason=a.code,
+        )
+        for a in applied
+    ]
 
 
 def refund_key(refund_id: str) -> str:

@@ -19,8 +19,9 @@ from django.utils import timezone
 from batch.services import program_midnight, program_today, program_zone
 from members.models import Member
 from points.errors import MemberInactive
+from points.ledger_sql import together
 from points.models import Entry
-from points.services import Source, lock_account, points_earn
+from points.services import Credit, Source, lock_account, points_earn, points_earn_together
 from rewards.services.coupons import coupon_uses_release_for_order, coupons_consume_for_order
 from shop.errors import Conflict, DomainError, Invalid, NotFound
 from shop.models import ApiKey, Order, Refund, RefundLine, Shop, ShopifyShop
@@ -30,8 +31,15 @@ from tiers.services import EarnRate, PlanLine, lock_state, plans_refund, tier_or
 from .enrolment import member_join
 from .metrics import orders_count
 from .models import Event, OrderPoints
-from .order_sql import OrderMember, insert_order_points, lock_member, order_begin
-from .orders import order_campaigns_apply, order_refund_reverse, refund_entries
+from .order_sql import OrderMember, lock_member, order_begin, order_finish
+from .orders import (
+    Known,
+    order_campaign_credits,
+    order_campaigns_choose,
+    order_refund_reverse,
+    refund_entries,
+    welcome_running,
+)
 from .rules import LineFacts
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -254,8 +262,15 @@ def order_record(
         with transaction.atomic(), connection.cursor() as cursor:
             # 1. in one round trip: the member, their tier state and balance row
             # locked; the order (nothing when its id is taken) and its lines; the
-            # member's standing
-            begun = order_begin(cursor, number=number, order=order, lines=lines, today=today)
+            # member's standing; whether they ordered before, if a campaign asks
+            begun = order_begin(
+                cursor,
+                number=number,
+                order=order,
+                lines=lines,
+                today=today,
+                ask_ordered_before=welcome_running(),
+            )
             locked = begun.locked or _lock_new_member(cursor, number)
             member = locked.member
             _check_transacting(member)
@@ -276,34 +291,54 @@ def order_record(
                 earning = Earning(points=0, rules=[])
             release = data.placed_at + dt.timedelta(days=settings.RETURN_WINDOW_DAYS)
             pending_until = release if release > timezone.now() else None
-            if earning.points:  # 2-3. entry; balance and lot
-                points_earn(
-                    member=member,
-                    points=earning.points,
-                    source=Source(Entry.Source.ORDER, shop.ledger_ref(order.order_id)),
-                    key=f"order:{shop.ledger_ref(order.order_id)}",
-                    available_from=pending_until,
-                    effective_at=data.placed_at,
-                    locked=locked.balance,
+            credits = []
+            if earning.points:
+                ref = shop.ledger_ref(order.order_id)
+                credits.append(
+                    Credit(earning.points, Source(Entry.Source.ORDER, ref), f"order:{ref}")
                 )
+            applied = []
             if member.status == Member.Status.ACTIVE:
-                applied = order_campaigns_apply(
+                # the campaigns that apply, their budgets taken; from what the
+                # order read under its lock (a new member's: read after it)
+                applied = order_campaigns_choose(
                     order=order,
                     member=member,
                     lines=_line_facts(data.lines),
-                    rate_rules=rate.rules,
-                    available_from=pending_until,
+                    known=Known(
+                        tier=locked.state.tier.code,
+                        rate_rules=rate.rules,
+                        spend_minor=begun.standing.spend_minor if begun.locked else None,
+                        first_order=begun.first_order,
+                    ),
                     today=today,
-                    locked=locked.balance,
                 )
+                credits += order_campaign_credits(order, applied)
                 earning = Earning(
                     points=earning.points + sum(a.points for a in applied),
                     rules=[*earning.rules, *(a.code for a in applied)],
                 )
             if not earning.points:
                 pending_until = None
-            # 4. what it earned: the answer a retry gets
-            insert_order_points(cursor, order.pk, earning.points, pending_until, earning.rules)
+            # what it earned (the answer a retry gets) and the campaigns applied
+            finish = order_finish(
+                order.pk,
+                earning.points,
+                pending_until,
+                earning.rules,
+                [(a.campaign_id, a.points, a.variant) for a in applied],
+            )
+            if credits:  # 2. the entries; 3. the balance and lots, and `finish`
+                points_earn_together(
+                    member=member,
+                    credits=credits,
+                    locked=locked.balance,
+                    available_from=pending_until,
+                    effective_at=data.placed_at,
+                    also=finish,
+                )
+            else:  # 3. `finish` alone
+                together(cursor, finish)
             if data.coupons:
                 coupons_consume_for_order(
                     shop=shop,

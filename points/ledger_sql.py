@@ -13,11 +13,13 @@ The rules stay in the services; these functions only read and write rows.
 On PostgreSQL the services' statements go through `together`: bound by the
 server and prepared once they have run a few times on a connection (the server
 no longer parses and plans them each time), and those that need nothing from
-each other sent in one round trip: an earn is three (the lock, the entry, the
-balance with the lot), a redemption three (the lock and the lots, the entry, the
-balance with the lots taken and their uses), as few as the plain SQL it is
-measured against. On a machine whose cores the server shares, every
-round trip is a wait for both to be scheduled again.
+each other sent in one round trip: an earn is two (the lock and its key looked
+up; the entry, the balance and the lot, which names the entry by its key), a
+redemption two (the lock, the key and the lots; the entry, the balance, the lots
+taken and their uses), fewer than the plain SQL it is measured against; an
+order's points and each of its campaigns', two together (`write_credits`). On
+a machine whose cores the server shares, every round trip is a wait for both
+to be scheduled again.
 
 The nightly jobs are plain SQL because the ORM cannot say INSERT ... SELECT or an
 UPDATE whose value is a correlated subquery: a chunk of members is a handful of
@@ -263,18 +265,21 @@ _UPDATE_BALANCE = f"""
     UPDATE {ACCOUNT} SET available = %s, pending = %s, lifetime_earned = %s, updated_at = %s
     WHERE member_id = %s
 """  # noqa: S608
-_INSERT_ENTRY = f"""
+# Entries, one row each, none written over an entry with its key: the ids of
+# those inserted, with their keys (PostgreSQL does not promise RETURNING's order).
+_INSERT_ENTRIES = f"""
     INSERT INTO {ENTRY} (member_id, kind, amount, pending_change, balance_after, pending_after,
         source_type, source_ref, idempotency_key, fingerprint, actor_id, reason, reverses_id,
         effective_at, created_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    VALUES {{rows}}
     ON CONFLICT (member_id, idempotency_key) DO NOTHING
-    RETURNING id
+    RETURNING id, idempotency_key
 """  # noqa: S608
-_INSERT_LOT = f"""
+_ENTRY_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_INSERT_LOTS = f"""
     INSERT INTO {LOT} (member_id, entry_id, original, remaining, pending, available_from,
         expires_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    VALUES {{rows}}
 """  # noqa: S608
 # The available lots that expire first, just as many as give `points` (every lot
 # has a point left, so no more than `points` of them), in spending order: each
@@ -395,15 +400,35 @@ def lock_balance(cursor: CursorWrapper, member_id: int) -> Balance | None:
     return _balance(member_id, rows)
 
 
+def lock_balance_for(
+    cursor: CursorWrapper, member_id: int, key: str
+) -> tuple[Balance | None, bool]:
+    """`lock_balance`, and whether the member has an entry with `key` (read once
+    the lock is held: no other transaction can write one meanwhile), in one
+    round trip."""
+    locked, used = together(cursor, [_lock_statement(member_id), _key_statement(member_id, key)])
+    return _balance(member_id, locked), bool(used)
+
+
 def lock_balance_with_lots(
-    cursor: CursorWrapper, member_id: int, points: int, *, cutoff: dt.datetime
-) -> tuple[Balance | None, list[SpendableLot]]:
-    """`lock_balance` and then `spendable_lots`, in one round trip: the lots are
-    read once the lock is held, so no other transaction changes them meanwhile."""
-    locked, lots = together(
-        cursor, [_lock_statement(member_id), _spendable_statement(member_id, points, cutoff)]
+    cursor: CursorWrapper, member_id: int, points: int, *, cutoff: dt.datetime, key: str
+) -> tuple[Balance | None, list[SpendableLot], bool]:
+    """`lock_balance_for` and then `spendable_lots`, in one round trip: the lots
+    are read once the lock is held, so no other transaction changes them
+    meanwhile."""
+    locked, used, lots = together(
+        cursor,
+        [
+            _lock_statement(member_id),
+            _key_statement(member_id, key),
+            _spendable_statement(member_id, points, cutoff),
+        ],
     )
-    return _balance(member_id, locked), _spendable(lots)
+    return _balance(member_id, locked), _spendable(lots), bool(used)
+
+
+def _key_statement(member_id: int, key: str) -> Statement:
+    return _ENTRY_WITH_KEY, [member_id, key]
 
 
 def has_entry_with_key(cursor: CursorWrapper, member_id: int, key: str) -> bool:
@@ -430,14 +455,89 @@ def write_entry(
     entry: Entry,
     taking: list[tuple[int, int]] | None = None,
     lot: NewLot | None = None,
+    fresh: bool = False,
 ) -> int | None:
     """Insert `entry` and write `balance` (already moved by it); the entry's id.
     None, with nothing written, when the member has an entry with its key.
     `taking`: (lot id, points) to take from lots as `take_from_lots` does, and
-    `lot`: the lot the entry credits, in the same round trip as the balance."""
-    insert: Statement = (
-        _INSERT_ENTRY,
-        [
+    `lot`: the lot the entry credits, in the same round trip as the balance.
+
+    `fresh`: the caller, holding the balance row, has found no entry with the
+    key (`lock_balance_for`): then the entry goes in the same round trip too,
+    the lot and the lot uses naming it by its key."""
+    insert = _insert_entries_statement([entry])
+    if fresh:
+        named = (entry.member_id, entry.idempotency_key)
+        inserted, *_rest = together(
+            cursor, [insert, *_rest_statements(balance, now, named, taking, lot)]
+        )
+        if not inserted:
+            raise AssertionError(f"member {entry.member_id} has an entry with a key found unused")
+        return int(inserted[0][0])
+    (inserted,) = together(cursor, [insert])
+    if not inserted:
+        return None
+    entry_id: int = inserted[0][0]
+    together(cursor, _rest_statements(balance, now, entry_id, taking, lot))
+    return entry_id
+
+
+EntryRef = int | tuple[int, str]  # an entry's id, or its member's id and key
+
+
+def _entry_sql(entry: EntryRef) -> tuple[str, list[Any]]:
+    """The entry's id in a statement: a parameter, or read by its key."""
+    if isinstance(entry, int):
+        return "%s", [entry]
+    return f"(SELECT id FROM {ENTRY} WHERE member_id = %s AND idempotency_key = %s)", list(entry)  # noqa: S608
+
+
+def _rest_statements(
+    balance: Balance,
+    now: dt.datetime,
+    entry: EntryRef,
+    taking: list[tuple[int, int]] | None,
+    lot: NewLot | None,
+) -> list[Statement]:
+    """What follows an entry's insert: the balance, the lots it takes from, the lot it credits."""
+    statements = [_balance_statement(balance, now), *_take_statements(entry, taking or [])]
+    if lot is not None:
+        statements.append(_lots_statement(balance.member_id, [(entry, lot)]))
+    return statements
+
+
+def write_credits(
+    cursor: CursorWrapper,
+    balance: Balance,
+    *,
+    now: dt.datetime,
+    credits: list[tuple[Entry, NewLot]],
+    also: list[Statement],
+) -> dict[str, int]:
+    """Insert several entries of one member, each crediting its lot, and write
+    `balance` (already moved by them all), in two round trips whatever their
+    number: the entries (one INSERT), then the balance, the lots (one INSERT)
+    and the caller's statements `also`, which need nothing from the entries.
+    Returns the ids of the entries inserted by key: when the member has an entry
+    with one of the keys, those are all that is inserted, and the balance, the
+    lots and `also` are not written."""
+    (inserted,) = together(cursor, [_insert_entries_statement([e for e, _lot in credits])])
+    ids = {key: entry_id for entry_id, key in inserted}
+    if len(ids) < len(credits):
+        return ids
+    lots = [(ids[entry.idempotency_key], lot) for entry, lot in credits]
+    together(
+        cursor, [_balance_statement(balance, now), _lots_statement(balance.member_id, lots), *also]
+    )
+    return ids
+
+
+def _insert_entries_statement(entries: list[Entry]) -> Statement:
+    rows = ", ".join([_ENTRY_ROW] * len(entries))
+    params = [
+        value
+        for entry in entries
+        for value in (
             entry.member_id,
             entry.kind,
             entry.amount,
@@ -453,36 +553,34 @@ def write_entry(
             entry.reverses_id,
             _ts(entry.effective_at),
             _ts(entry.created_at),
-        ],
-    )
-    (inserted,) = together(cursor, [insert])
-    if not inserted:
-        return None
-    entry_id: int = inserted[0][0]
-    update: Statement = (
+        )
+    ]
+    return _INSERT_ENTRIES.format(rows=rows), params
+
+
+def _balance_statement(balance: Balance, now: dt.datetime) -> Statement:
+    return (
         _UPDATE_BALANCE,
         [balance.available, balance.pending, balance.lifetime_earned, _ts(now), balance.member_id],
     )
-    statements = [update, *_take_statements(entry_id, taking or [])]
-    if lot is not None:
-        statements.append(_lot_statement(balance.member_id, entry_id, lot))
-    together(cursor, statements)
-    return entry_id
 
 
-def _lot_statement(member_id: int, entry_id: int, lot: NewLot) -> Statement:
-    return (
-        _INSERT_LOT,
-        [
+def _lots_statement(member_id: int, lots: list[tuple[EntryRef, NewLot]]) -> Statement:
+    """Insert (entry, lot) each."""
+    rows, params = [], []
+    for entry, lot in lots:
+        entry_sql, entry_params = _entry_sql(entry)
+        rows.append(f"(%s, {entry_sql}, %s, %s, %s, %s, %s)")
+        params += [
             member_id,
-            entry_id,
+            *entry_params,
             lot.original,
             lot.remaining,
             lot.pending,
             _ts(lot.available_from),
             _ts(lot.expires_at),
-        ],
-    )
+        ]
+    return _INSERT_LOTS.format(rows=", ".join(rows)), params
 
 
 def spendable_lots(
@@ -501,7 +599,7 @@ def take_from_lots(cursor: CursorWrapper, entry_id: int, taken: list[tuple[int, 
     together(cursor, _take_statements(entry_id, taken))
 
 
-def _take_statements(entry_id: int, taken: list[tuple[int, int]]) -> list[Statement]:
+def _take_statements(entry: EntryRef, taken: list[tuple[int, int]]) -> list[Statement]:
     if not taken:
         return []
     lots = ", ".join(["%s"] * len(taken))
@@ -511,7 +609,7 @@ def _take_statements(entry_id: int, taken: list[tuple[int, int]]) -> list[Statem
             _TAKE_FROM_LOTS.format(lot=LOT, whens=whens, ids=lots),
             [*(value for use in taken for value in use), *(lot_id for lot_id, _ in taken)],
         ),
-        _lot_uses_statement(entry_id, taken),
+        _lot_uses_statement(entry, taken),
     ]
 
 
@@ -522,9 +620,10 @@ def insert_lot_uses(cursor: CursorWrapper, entry_id: int, uses: list[tuple[int, 
     together(cursor, [_lot_uses_statement(entry_id, uses)])
 
 
-def _lot_uses_statement(entry_id: int, uses: list[tuple[int, int]]) -> Statement:
-    rows = ", ".join(["(%s, %s, %s)"] * len(uses))
+def _lot_uses_statement(entry: EntryRef, uses: list[tuple[int, int]]) -> Statement:
+    entry_sql, entry_params = _entry_sql(entry)
+    rows = ", ".join([f"({entry_sql}, %s, %s)"] * len(uses))
     return (
         _INSERT_LOT_USES.format(lotuse=LOTUSE, rows=rows),
-        [value for lot_id, points in uses for value in (entry_id, lot_id, points)],
+        [value for lot_id, points in uses for value in (*entry_params, lot_id, points)],
     )

@@ -7,15 +7,15 @@ key again returns the first entry, the same key with other arguments raises
 `IdempotencyConflict`. Under the lock, the insert of the entry finds an earlier
 one by the unique constraint on (member, key) and then writes nothing (`_write`);
 an operation that would refuse, or answer or write anything before its entry,
-looks the key up first (`_refuse`, `_replay`), so a replay always gets the first
-entry.
+looks the key up first (`_refuse`, `_replay`; earn and redeem with the lock, in
+its round trip), so a replay always gets the first entry.
 """
 
 import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -43,14 +43,17 @@ from .ledger_sql import (
     Balance,
     NewLot,
     SpendableLot,
+    Statement,
     expire_due_lots,
     has_entry_with_key,
     insert_lot_uses,
     lock_balance,
+    lock_balance_for,
     lock_balance_with_lots,
     lots_unfreeze,
     spendable_lots,
     take_from_lots,
+    write_credits,
     write_entry,
 )
 from .metrics import points_count
@@ -101,6 +104,16 @@ def _lock(cursor: CursorWrapper, member_id: int) -> Balance:
     return balance if balance is not None else Balance.of(lock_account(member_id=member_id))
 
 
+def _lock_for(cursor: CursorWrapper, member_id: int, key: str) -> tuple[Balance, bool]:
+    """`_lock`, and whether the member has an entry with `key`, in one round trip
+    (two on the member's first use of the ledger, when the balance row is
+    created: a call racing this one may have written the key meanwhile)."""
+    balance, used = lock_balance_for(cursor, member_id, key)
+    if balance is None:
+        return _lock(cursor, member_id), has_entry_with_key(cursor, member_id, key)
+    return balance, used
+
+
 def _replay(cursor: CursorWrapper, *, member_id: int, key: str, fingerprint: str) -> Entry | None:
     """The entry an earlier call with this key wrote, if any (we hold the lock)."""
     if not has_entry_with_key(cursor, member_id, key):
@@ -131,10 +144,10 @@ def _refuse(
 _ACTIVITIES: dict[str, str] = {Kind.EARN: "earn", Kind.PENDING: "earn", Kind.REDEEM: "redeem"}
 
 
-def _write(
-    cursor: CursorWrapper,
+def _entry(
     balance: Balance,
     *,
+    now: dt.datetime,
     kind: str,
     amount: int,
     pending_change: int = 0,
@@ -145,19 +158,13 @@ def _write(
     reason: str = "",
     reverses: Entry | None = None,
     effective_at: dt.datetime | None = None,
-    taking: list[tuple[int, int]] | None = None,
-    lot: NewLot | None = None,
-) -> tuple[Entry, bool]:
-    """Insert the entry and move the balance, taking from lots (`taking`) or
-    crediting a new one (`lot`): (entry, True). When the member has an entry
-    with this key already, nothing is written: (that entry, False), or
-    IdempotencyConflict if it was written for other arguments."""
-    now = timezone.now()
+) -> Entry:
+    """The entry, not saved, and `balance` moved by it."""
     balance.available += amount
     balance.pending += pending_change
     if kind in (Kind.EARN, Kind.PENDING):
         balance.lifetime_earned += amount + pending_change
-    entry = Entry(
+    return Entry(
         member_id=balance.member_id,
         kind=kind,
         amount=amount,
@@ -174,17 +181,66 @@ def _write(
         effective_at=effective_at or now,
         created_at=now,
     )
+
+
+def _written(entry: Entry, entry_id: int) -> None:
+    """`entry` as Entry.objects.create() leaves it, counted once its transaction
+    commits."""
+    entry.id = entry_id
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    points_count(kind=entry.kind, amount=entry.amount, pending_change=entry.pending_change)
+
+
+def _write(
+    cursor: CursorWrapper,
+    balance: Balance,
+    *,
+    kind: str,
+    amount: int,
+    pending_change: int = 0,
+    source: Source,
+    key: str,
+    fingerprint: str,
+    actor: User | None = None,
+    reason: str = "",
+    reverses: Entry | None = None,
+    effective_at: dt.datetime | None = None,
+    taking: list[tuple[int, int]] | None = None,
+    lot: NewLot | None = None,
+    fresh: bool = False,
+) -> tuple[Entry, bool]:
+    """Insert the entry and move the balance, taking from lots (`taking`) or
+    crediting a new one (`lot`): (entry, True). When the member has an entry
+    with this key already, nothing is written: (that entry, False), or
+    IdempotencyConflict if it was written for other arguments. `fresh`: the
+    caller found no entry with the key under the lock (one round trip, not two:
+    ledger_sql.write_entry)."""
+    now = timezone.now()
+    entry = _entry(
+        balance,
+        now=now,
+        kind=kind,
+        amount=amount,
+        pending_change=pending_change,
+        source=source,
+        key=key,
+        fingerprint=fingerprint,
+        actor=actor,
+        reason=reason,
+        reverses=reverses,
+        effective_at=effective_at,
+    )
     # No savepoint: the insert does nothing on the unique key (ON CONFLICT), and
     # with the balance row locked no other insert of the key can be under way.
-    entry_id = write_entry(cursor, balance, now=now, entry=entry, taking=taking, lot=lot)
+    entry_id = write_entry(
+        cursor, balance, now=now, entry=entry, taking=taking, lot=lot, fresh=fresh
+    )
     if entry_id is None:
         return _earlier_entry(member_id=balance.member_id, key=key, fingerprint=fingerprint), False
-    entry.id = entry_id
-    points_count(kind=kind, amount=amount, pending_change=pending_change)
+    _written(entry, entry_id)
     if (activity := _ACTIVITIES.get(kind)) is not None:
         member_activity(member_id=balance.member_id, activity=activity)
-    entry._state.adding = False  # as Entry.objects.create() leaves it
-    entry._state.db = connection.alias
     return entry, True
 
 
@@ -290,17 +346,13 @@ def points_earn(
     effective_at: dt.datetime | None = None,
     actor: User | None = None,
     reason: str = "",
-    locked: Balance | None = None,
 ) -> Entry:
     """Credit earned points: available now (an `earn` entry and a lot), or pending
     until `available_from` (a `pending` entry and a pending lot the nightly
     release turns available). Earned points repay a debt first. `effective_at`
     is when what earned them happened (an order's placed_at), if not now.
-
-    `locked`: the member's balance row as the caller locked it, earlier in the
-    transaction it calls from (an order locks it with the member's tier state in
-    one statement, campaigns/order_sql.py). The points are then written in that
-    transaction with no second lock and no savepoint: a refusal undoes it all."""
+    Two round trips: the lock and the key looked up, then the entry, the
+    balance and the lot."""
     _check_points(points)
     now = timezone.now()
     pending = available_from is not None and available_from > now
@@ -310,11 +362,12 @@ def points_earn(
     fingerprint = fingerprint_of(
         op="earn", points=points, source=source, available_from=available_from, reason=reason
     )
-    with transaction.atomic(savepoint=locked is None), connection.cursor() as cursor:
-        balance = locked or _lock(cursor, member.pk)
+    with transaction.atomic(), connection.cursor() as cursor:
+        balance, used = _lock_for(cursor, member.pk, key)
+        if used:
+            return _earlier_entry(member_id=member.pk, key=key, fingerprint=fingerprint)
         if balance.member_status != Member.Status.ACTIVE:
-            inactive = MemberInactive(f"Member {member.number} is {member.status} and cannot earn.")
-            return _refuse(cursor, inactive, member_id=member.pk, key=key, fingerprint=fingerprint)
+            raise MemberInactive(f"Member {member.number} is {member.status} and cannot earn.")
         credited = points if pending else _credited(balance.available, points)
         entry, _ = _write(
             cursor,
@@ -329,8 +382,96 @@ def points_earn(
             reason=reason,
             effective_at=effective_at,
             lot=NewLot(points, credited, pending, starts, lot_expires_at(starts)),
+            fresh=True,
         )
     return entry
+
+
+@dataclass(frozen=True)
+class Credit:
+    """Points to earn under their own source and key (`points_earn_together`)."""
+
+    points: int
+    source: Source
+    key: str
+    reason: str = ""
+
+
+def points_earn_together(
+    *,
+    member: Member,
+    credits: list[Credit],
+    locked: Balance,
+    available_from: dt.datetime | None = None,
+    effective_at: dt.datetime | None = None,
+    also: Sequence[Statement] = (),
+) -> list[Entry]:
+    """`points_earn` of each of `credits` in turn (an order's own points, then
+    each campaign's), all available from `available_from`, on the balance row
+    the caller locked earlier in its transaction: the same entries, lots and
+    balance as that many calls, in two round trips whatever their number
+    (`write_credits`), the second also sending the caller's statements `also`.
+
+    A replay (every key used before, with the same arguments) gets the first
+    entries and writes nothing, `also` included. Keys of which only some were
+    used are a conflict (IdempotencyConflict), and the caller's transaction is
+    to be rolled back: the entries of the others were inserted in it."""
+    for credit in credits:
+        _check_points(credit.points)
+    now = timezone.now()
+    pending = available_from is not None and available_from > now
+    starts = available_from if pending and available_from else now
+    fingerprints = [
+        fingerprint_of(
+            op="earn",
+            points=credit.points,
+            source=credit.source,
+            available_from=available_from,
+            reason=credit.reason,
+        )
+        for credit in credits
+    ]
+    with connection.cursor() as cursor:
+        if locked.member_status != Member.Status.ACTIVE:
+            inactive = MemberInactive(f"Member {member.number} is {member.status} and cannot earn.")
+            return [
+                _refuse(cursor, inactive, member_id=member.pk, key=credit.key, fingerprint=print_)
+                for credit, print_ in zip(credits, fingerprints, strict=True)
+            ]
+        balance = replace(locked)  # moved by each entry in turn; the caller's once written
+        written = []
+        for credit, print_ in zip(credits, fingerprints, strict=True):
+            credited = credit.points if pending else _credited(balance.available, credit.points)
+            entry = _entry(
+                balance,
+                now=now,
+                kind=Kind.PENDING if pending else Kind.EARN,
+                amount=0 if pending else credit.points,
+                pending_change=credit.points if pending else 0,
+                source=credit.source,
+                key=credit.key,
+                fingerprint=print_,
+                reason=credit.reason,
+                effective_at=effective_at,
+            )
+            lot = NewLot(credit.points, credited, pending, starts, lot_expires_at(starts))
+            written.append((entry, lot))
+        ids = write_credits(cursor, balance, now=now, credits=written, also=list(also))
+    if ids and len(ids) < len(credits):
+        raise IdempotencyConflict(
+            f"Some of the idempotency keys {[c.key for c in credits]!r} were used before."
+        )
+    if not ids:
+        return [
+            _earlier_entry(member_id=member.pk, key=credit.key, fingerprint=print_)
+            for credit, print_ in zip(credits, fingerprints, strict=True)
+        ]
+    for entry, _lot in written:
+        _written(entry, ids[entry.idempotency_key])
+    locked.available, locked.pending = balance.available, balance.pending
+    locked.lifetime_earned = balance.lifetime_earned
+    member_activity(member_id=member.pk, activity="earn")  # once: the checks see them all
+    return [entry for entry, _lot in written]
 
 
 def points_release(*, member: Member, cutoff: dt.datetime, key: str) -> Entry | None:
@@ -396,28 +537,23 @@ def points_redeem(
     fingerprint = fingerprint_of(op="redeem", points=points, source=source)
     with transaction.atomic(), connection.cursor() as cursor:
         now = timezone.now()
-        locked, lots = lock_balance_with_lots(cursor, member.pk, points, cutoff=now)
+        locked, lots, used = lock_balance_with_lots(cursor, member.pk, points, cutoff=now, key=key)
         if locked is None:  # the member's first use of the ledger
-            locked = _lock(cursor, member.pk)
+            locked, used = _lock_for(cursor, member.pk, key)
+        if used:  # a replay: the first entry, whatever the balance is now
+            return _earlier_entry(member_id=member.pk, key=key, fingerprint=fingerprint)
         balance = locked
         if (refusal := _spending_refusal(balance)) is not None:
-            return _refuse(cursor, refusal, member_id=member.pk, key=key, fingerprint=fingerprint)
+            raise refusal
         if lots and lots[0].due:
             # Lots past their expiry that the nightly job has not expired yet come
-            # first: they are expired here (a replay writes nothing), never spent.
-            if (
-                earlier := _replay(cursor, member_id=member.pk, key=key, fingerprint=fingerprint)
-            ) is not None:
-                return earlier
+            # first: they are expired here, never spent.
             balance = _expire_overdue(cursor, balance, now)
             lots = spendable_lots(cursor, member.pk, points, cutoff=now)
         if balance.available < points:
-            short_of_points = InsufficientPoints(
+            raise InsufficientPoints(
                 f"Member {member.number} has {max(balance.available, 0)} points; "
                 f"{points} were asked for."
-            )
-            return _refuse(
-                cursor, short_of_points, member_id=member.pk, key=key, fingerprint=fingerprint
             )
         taken, short = _takes(lots, points)
         if short:
@@ -433,6 +569,7 @@ def points_redeem(
             actor=actor,
             reason=reason,
             taking=taken,
+            fresh=True,
         )
     return entry
 

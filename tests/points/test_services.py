@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.utils import timezone
 
 from members.models import Member
@@ -13,13 +14,17 @@ from points.errors import (
     InvalidPoints,
     MemberInactive,
 )
+from points.ledger_sql import Balance
 from points.models import Account, Entry, Lot, LotUse
 from points.selectors import balance_get, history_page, points_expiring
 from points.services import (
+    Credit,
     Source,
+    lock_account,
     points_adjust,
     points_cancel_redemption,
     points_earn,
+    points_earn_together,
     points_expire_due,
     points_redeem,
     points_reverse,
@@ -180,6 +185,64 @@ def test_earnings_repay_a_debt_first(member, key, order):
     assert (lot.original, lot.remaining) == (130, 30)
     points_redeem(member=member, points=30, source=CHECKOUT, key=key())
     assert _balance(member).available == 0
+
+
+def _earn_together(member, credits):
+    with transaction.atomic():
+        locked = Balance.of(lock_account(member_id=member.pk))
+        return points_earn_together(member=member, credits=credits, locked=locked)
+
+
+def test_earned_together_each_credit_is_an_earning_of_its_own_that_repays_a_debt_first(
+    member, key, order
+):
+    points_earn(member=member, points=100, source=order(), key=key())
+    points_redeem(member=member, points=100, source=CHECKOUT, key=key())
+    points_reverse(
+        member=member,
+        of_source=order(),
+        points=100,
+        source=Source(Entry.Source.REFUND, "r1"),
+        key=key(),
+    )
+
+    entries = _earn_together(
+        member,
+        [Credit(60, order("1002"), key()), Credit(70, order("1003"), key(), reason="bonus")],
+    )
+
+    assert [(e.amount, e.balance_after, e.source_ref, e.reason) for e in entries] == [
+        (60, -40, "1002", ""),
+        (70, 30, "1003", "bonus"),
+    ]
+    lots = [Lot.objects.get(entry_id=e.pk) for e in entries]
+    assert [(lot.original, lot.remaining) for lot in lots] == [(60, 0), (70, 30)]
+    assert _balance(member).available == 30
+    assert Account.objects.get().lifetime_earned == 230
+
+
+def test_earned_together_again_gets_the_first_entries_and_writes_nothing(member, key, order):
+    credits = [Credit(60, order("1002"), key()), Credit(70, order("1003"), key())]
+    first = _earn_together(member, credits)
+
+    again = _earn_together(member, credits)
+
+    assert [e.pk for e in again] == [e.pk for e in first]
+    assert Entry.objects.count() == 2
+    assert _balance(member).available == 130
+
+
+def test_earned_together_with_a_key_used_before_is_a_conflict_and_writes_nothing(
+    member, key, order
+):
+    used = key()
+    points_earn(member=member, points=60, source=order("1002"), key=used)
+
+    with pytest.raises(IdempotencyConflict):
+        _earn_together(member, [Credit(60, order("1002"), used), Credit(70, order("1003"), key())])
+
+    assert Entry.objects.count() == 1
+    assert _balance(member).available == 60
 
 
 def test_reverse_takes_pending_points_first(member, key, order):
