@@ -25,10 +25,13 @@ class RewardOffer:
     refusal: DomainError | None
 
 
-def rewards_list(*, member: Member | None = None) -> list[RewardOffer]:
+def rewards_list(
+    *, member: Member | None = None, available: int | None = None
+) -> list[RewardOffer]:
     """The active rewards (points draws are played, not redeemed), cheapest
     first, each with why `member` cannot redeem it now (None: they can); with no
-    member, only what is true for everyone."""
+    member, only what is true for everyone. `available`: the member's points to
+    spend when the caller has read them already."""
     rewards = list(
         Reward.objects.filter(active=True).exclude(kind=Reward.Kind.DRAW).select_related("min_tier")
     )
@@ -36,7 +39,7 @@ def rewards_list(*, member: Member | None = None) -> list[RewardOffer]:
     if member is not None:
         standing = MemberStanding(
             tier_rank=member_tier_rank(member=member),
-            available=balance_get(member=member).available,
+            available=balance_get(member=member).available if available is None else available,
             redeemed=redeemed_counts(member=member),
         )
     now = timezone.now()
@@ -56,10 +59,10 @@ def register_rewards_ranker(ranker: RewardsRanker) -> None:
     _rankers[:] = [ranker]
 
 
-def rewards_for_member(*, member: Member) -> list[RewardOffer]:
+def rewards_for_member(*, member: Member, available: int | None = None) -> list[RewardOffer]:
     """The rewards as the portal shows them to `member`: the likeliest wanted
     first, as the registered ranker orders them."""
-    offers = rewards_list(member=member)
+    offers = rewards_list(member=member, available=available)
     for ranker in _rankers:
         offers = ranker(member, offers)
     return offers
@@ -276,7 +279,7 @@ def reward_cards(*, member: Member) -> tuple[int, list[RewardCard]]:
             refusal=offer.refusal,
             lack=max(offer.reward.points - max(available, 0), 0),
         )
-        for offer in rewards_for_member(member=member)
+        for offer in rewards_for_member(member=member, available=available)
     ]
     return available, rewards_order(member=member, cards=cards)
 

@@ -3,6 +3,8 @@
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from points.models import Account
@@ -184,3 +186,13 @@ def test_the_wallet_pages_its_coupons_newest_first(client, member):
     assert second.count('data-testid="coupon"') == 5
     assert "PAGE000004" in second and "PAGE000005" not in second
     assert not re.search(r'href="\?show=active&amp;before=', second)
+
+
+def test_the_rewards_page_reads_the_balance_once(client, member):
+    make_reward("ten-off", points=100)
+    client.get(REWARDS)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(REWARDS).status_code == 200
+
+    assert sum('FROM "points_account"' in query["sql"] for query in queries) == 1
