@@ -114,9 +114,13 @@ def _queries(client, page):
     return min(counts)
 
 
-def test_queries_per_page_do_not_grow_with_the_history(client):
+def test_queries_per_page_do_not_grow_with_the_history(client, settings):
     """Both histories fill every page (the inbox shows 20, the wallet 20, the
-    history 25): what is left to grow is the query count itself."""
+    history 25): what is left to grow is the query count itself. Both members
+    are in the same recommendation variant (the popularity one reads no
+    member's recommendations, one query fewer on the dashboard, and which
+    variant a member gets depends on their number)."""
+    settings.RECOMMENDATION_VARIANTS = "als=1"
     short, long = MemberFactory(), MemberFactory()
     _history(short, 60, "S")
     _history(long, 150, "L")
