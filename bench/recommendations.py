@@ -283,7 +283,9 @@ def _ingestion(world: World, count: int, first_id: int) -> None:
         behaviour_record(shop=shop, events=inputs[first : first + 1000])
     figures["service (behaviour_record, 1,000 a batch)"] = count / (time.perf_counter() - started)
 
-    rows = _fresh_events(world, count, first_id + count)
+    # One event more than counted, sent first: the first request imports the
+    # URLs and builds every API schema (seconds), which no later request pays.
+    rows = _fresh_events(world, count + 1, first_id + count)
     _key, plaintext = api_key_create(name="bench", shop=shop)
     client = _client(plaintext)
     bodies = []
@@ -296,6 +298,10 @@ def _ingestion(world: World, count: int, first_id: int) -> None:
         }
         body.update({"query": item.query} if item.type == "search" else {"sku": item.sku})
         bodies.append(body)
+    client.post(
+        "/api/v1/behaviour", json.dumps({"events": bodies[-1:]}), content_type="application/json"
+    )
+    bodies.pop()
     checkpoint()
     started = time.perf_counter()
     for first in range(0, len(bodies), 1000):
@@ -308,7 +314,7 @@ def _ingestion(world: World, count: int, first_id: int) -> None:
             raise RuntimeError(response.content)
     figures["API in-process (POST /api/v1/behaviour)"] = count / (time.perf_counter() - started)
 
-    rows = _fresh_events(world, count, first_id + 2 * count)
+    rows = _fresh_events(world, count, first_id + 2 * count + 1)
     checkpoint()
     started = time.perf_counter()
     with psycopg_connect() as conn, conn.cursor() as cursor:

@@ -55,6 +55,19 @@ def test_a_batch_of_1000_with_duplicates_stores_each_event_once(api_client):
     assert BehaviourEvent.objects.count() == 700
 
 
+@pytest.mark.parametrize(
+    "moment",
+    ["2026-11-23T10:00:00.123457+08:00", "1970-01-01T00:00:00Z", "9998-12-31T23:59:59.999999Z"],
+)
+def test_an_event_keeps_its_time_to_the_microsecond(api_client, moment):
+    member = MemberFactory()
+
+    post(api_client, URL, {"events": [event(1, member, occurred_at=moment)]})
+
+    sent = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    assert BehaviourEvent.objects.get().occurred_at == sent
+
+
 def test_the_same_event_id_from_another_shop_is_another_event(api_client, client):
     member = MemberFactory()
     other = ApiKeyFactory(shop=ShopFactory())
