@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 
 from django.contrib import admin
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -33,6 +33,22 @@ class EstimatedCountPaginator(Paginator):
         if estimate is not None and estimate > EXACT_COUNT_UP_TO:
             return estimate
         return queryset[: EXACT_COUNT_UP_TO + 1].count()
+
+    def page(self, number: int | str) -> Page:
+        """A page past the first is read in two steps: its rows' keys alone
+        (the OFFSET walks an index of keys, not the rows joined to what the
+        list shows), then those rows, in the list's order. Page 200 of a
+        million members joined every one of the 19,900 rows it skipped."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        queryset = self.object_list
+        if bottom == 0 or not isinstance(queryset, QuerySet):
+            return self._get_page(queryset[bottom:top], number, self)
+        keys = list(queryset.values_list("pk", flat=True)[bottom:top])
+        return self._get_page(queryset.filter(pk__in=keys), number, self)
 
 
 def _estimate(queryset: QuerySet) -> int | None:

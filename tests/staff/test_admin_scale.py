@@ -104,6 +104,16 @@ def test_the_paginator_counts_a_small_list_exactly():
     assert EstimatedCountPaginator(Member.objects.filter(phone="x").order_by("pk"), 2).count == 0
 
 
+def test_a_page_past_the_first_has_the_rows_the_list_has_there_in_its_order():
+    MemberFactory.create_batch(7)
+    members = Member.objects.select_related("user").order_by("-user__email", "-pk")
+    paginator = EstimatedCountPaginator(members, 3)
+
+    pages = [list(paginator.page(n).object_list) for n in (1, 2, 3)]
+
+    assert pages == [list(members[0:3]), list(members[3:6]), list(members[6:7])]
+
+
 def test_a_long_filtered_list_is_counted_only_up_to_the_cap(monkeypatch):
     import members.paging
 
