@@ -167,7 +167,8 @@ def test_reverse_after_spending_leaves_a_debt_that_blocks_redemption(member, key
         points_redeem(member=member, points=1, source=CHECKOUT, key=key())
 
 
-def test_earnings_repay_a_debt_first(member, key, order):
+def _debt_of_100(member, key, order):
+    """100 points earned and spent, then the order refunded: a debt of 100."""
     points_earn(member=member, points=100, source=order(), key=key())
     points_redeem(member=member, points=100, source=CHECKOUT, key=key())
     points_reverse(
@@ -177,6 +178,10 @@ def test_earnings_repay_a_debt_first(member, key, order):
         source=Source(Entry.Source.REFUND, "r1"),
         key=key(),
     )
+
+
+def test_earnings_repay_a_debt_first(member, key, order):
+    _debt_of_100(member, key, order)
 
     entry = points_earn(member=member, points=130, source=order("1002"), key=key())
 
@@ -196,15 +201,7 @@ def _earn_together(member, credits):
 def test_earned_together_each_credit_is_an_earning_of_its_own_that_repays_a_debt_first(
     member, key, order
 ):
-    points_earn(member=member, points=100, source=order(), key=key())
-    points_redeem(member=member, points=100, source=CHECKOUT, key=key())
-    points_reverse(
-        member=member,
-        of_source=order(),
-        points=100,
-        source=Source(Entry.Source.REFUND, "r1"),
-        key=key(),
-    )
+    _debt_of_100(member, key, order)
 
     entries = _earn_together(
         member,
