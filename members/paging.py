@@ -39,16 +39,11 @@ class EstimatedCountPaginator(Paginator):
         (the OFFSET walks an index of keys, not the rows joined to what the
         list shows), then those rows, in the list's order. Page 200 of a
         million members joined every one of the 19,900 rows it skipped."""
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        queryset = self.object_list
-        if bottom == 0 or not isinstance(queryset, QuerySet):
-            return self._get_page(queryset[bottom:top], number, self)
-        keys = list(queryset.values_list("pk", flat=True)[bottom:top])
-        return self._get_page(queryset.filter(pk__in=keys), number, self)
+        page = super().page(number)
+        if page.number > 1 and isinstance(page.object_list, QuerySet):
+            keys = list(page.object_list.values_list("pk", flat=True))
+            page.object_list = self.object_list.filter(pk__in=keys)
+        return page
 
 
 def _estimate(queryset: QuerySet) -> int | None:
