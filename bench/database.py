@@ -60,12 +60,26 @@ def connect_params(url: str) -> dict[str, object]:
     return {key: value for key, value in params.items() if value is not None}
 
 
+class InUse(SystemExit):
+    pass
+
+
 def recreate(url: str) -> None:
     """Drop and create the benchmark database (connected to the server's
-    `postgres` database meanwhile)."""
+    `postgres` database meanwhile). Refused while anything is connected to it:
+    two benchmarks on one database would drop each other's data mid-run."""
     params = connect_params(url)
     name = str(params["dbname"])
     with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = %s", [name]
+        ).fetchone()
+        if row and row[0]:
+            raise InUse(
+                f"{row[0]} connection(s) to {name} are open: another benchmark may be "
+                "running on it. Give this one a database of its own "
+                f"(--database {name}_2), or close them first."
+            )
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
