@@ -5,7 +5,8 @@ Through the ORM an order cost 19 statements and about 14 ms of Python (compiling
 each query and building its model instances), a twentieth of what the same
 server answers for a trivial endpoint (`python -m bench orders_http`). Here an
 order for a member who has ordered before is these statements, in one
-transaction and three round trips to the database, however many campaigns apply:
+transaction and two round trips to the database (after the one psycopg spends
+on BEGIN), however many campaigns apply:
 
     1. ORDER_BEGIN, sent together (psycopg's pipeline mode), run one after another:
        LOCK_MEMBER     the member by number, their tier state and balance row
@@ -21,13 +22,13 @@ transaction and three round trips to the database, however many campaigns apply:
                        it counts every order committed before this one
        ORDERED_BEFORE  while a welcome campaign runs: whether the member has
                        another order
-    2. the entries: the order's own points and each campaign's, one INSERT
-       (`points_earn_together`, the ledger's one write path, given the balance
-       row locked in 1)
-    3. sent together: the balance and the lots (the ledger's), and
+    2. sent together: the order's own points and each campaign's, the balance and
+       the lots (`points_earn_together`, the ledger's one write path, given the
+       balance row locked in 1; their keys name the order inserted in 1, so none
+       can have been used and the lots name their entries by key), and
        ORDER_FINISH    what the order earned (the answer a retry gets) and the
                        campaigns it applied
-    An order that earns nothing skips 2 and sends only ORDER_FINISH in 3.
+    An order that earns nothing sends only ORDER_FINISH in 2.
 
 What the statements of 1 write is undone with the transaction when the answer
 says the order may not be taken: its id was taken (nothing inserted, and so no

@@ -328,7 +328,7 @@ def order_record(
                 earning.rules,
                 [(a.campaign_id, a.points, a.variant) for a in applied],
             )
-            if credits:  # 2. the entries; 3. the balance and lots, and `finish`
+            if credits:  # 2. the entries, the balance and lots, and `finish`
                 points_earn_together(
                     member=member,
                     credits=credits,
@@ -336,8 +336,9 @@ def order_record(
                     available_from=pending_until,
                     effective_at=data.placed_at,
                     also=finish,
+                    fresh=True,  # the keys name the order inserted in 1
                 )
-            else:  # 3. `finish` alone
+            else:  # 2. `finish` alone
                 together(cursor, finish)
             if data.coupons:
                 coupons_consume_for_order(

@@ -17,7 +17,7 @@ each other sent in one round trip: an earn is two (the lock and its key looked
 up; the entry, the balance and the lot, which names the entry by its key), a
 redemption two (the lock, the key and the lots; the entry, the balance, the lots
 taken and their uses), fewer than the plain SQL it is measured against; an
-order's points and each of its campaigns', two together (`write_credits`). On
+order's points and each of its campaigns', one (`write_credits`, fresh). On
 a machine whose cores the server shares, every round trip is a wait for both
 to be scheduled again.
 
@@ -513,6 +513,7 @@ def write_credits(
     now: dt.datetime,
     credits: list[tuple[Entry, NewLot]],
     also: list[Statement],
+    fresh: bool = False,
 ) -> dict[str, int]:
     """Insert several entries of one member, each crediting its lot, and write
     `balance` (already moved by them all), in two round trips whatever their
@@ -520,12 +521,36 @@ def write_credits(
     and the caller's statements `also`, which need nothing from the entries.
     Returns the ids of the entries inserted by key: when the member has an entry
     with one of the keys, those are all that is inserted, and the balance, the
-    lots and `also` are not written."""
-    (inserted,) = together(cursor, [_insert_entries_statement([e for e, _lot in credits])])
+    lots and `also` are not written.
+
+    `fresh`: the caller knows that no entry has any of the keys (they name a row
+    it inserted in this transaction, as an order's do): then the entries go in
+    the same round trip too, each lot naming its entry by its key, and a key
+    found used is an error (the caller's transaction is to be rolled back)."""
+    insert = _insert_entries_statement([e for e, _lot in credits])
+    if fresh:
+        by_key: list[tuple[EntryRef, NewLot]] = [
+            ((balance.member_id, entry.idempotency_key), lot) for entry, lot in credits
+        ]
+        inserted, *_rest = together(
+            cursor,
+            [
+                insert,
+                _balance_statement(balance, now),
+                _lots_statement(balance.member_id, by_key),
+                *also,
+            ],
+        )
+        if len(inserted) < len(credits):
+            raise AssertionError(f"member {balance.member_id} has an entry with a fresh key")
+        return {key: entry_id for entry_id, key in inserted}
+    (inserted,) = together(cursor, [insert])
     ids = {key: entry_id for entry_id, key in inserted}
     if len(ids) < len(credits):
         return ids
-    lots = [(ids[entry.idempotency_key], lot) for entry, lot in credits]
+    lots: list[tuple[EntryRef, NewLot]] = [
+        (ids[entry.idempotency_key], lot) for entry, lot in credits
+    ]
     together(
         cursor, [_balance_statement(balance, now), _lots_statement(balance.member_id, lots), *also]
     )

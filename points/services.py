@@ -405,6 +405,7 @@ def points_earn_together(
     available_from: dt.datetime | None = None,
     effective_at: dt.datetime | None = None,
     also: Sequence[Statement] = (),
+    fresh: bool = False,
 ) -> list[Entry]:
     """`points_earn` of each of `credits` in turn (an order's own points, then
     each campaign's), all available from `available_from`, on the balance row
@@ -415,7 +416,11 @@ def points_earn_together(
     A replay (every key used before, with the same arguments) gets the first
     entries and writes nothing, `also` included. Keys of which only some were
     used are a conflict (IdempotencyConflict), and the caller's transaction is
-    to be rolled back: the entries of the others were inserted in it."""
+    to be rolled back: the entries of the others were inserted in it.
+
+    `fresh`: the keys cannot have been used, since they name a row the caller
+    inserted in its transaction (an order's): one round trip, and a key found
+    used is an error rather than a replay."""
     for credit in credits:
         _check_points(credit.points)
     now = timezone.now()
@@ -456,7 +461,7 @@ def points_earn_together(
             )
             lot = NewLot(credit.points, credited, pending, starts, lot_expires_at(starts))
             written.append((entry, lot))
-        ids = write_credits(cursor, balance, now=now, credits=written, also=list(also))
+        ids = write_credits(cursor, balance, now=now, credits=written, also=list(also), fresh=fresh)
     if ids and len(ids) < len(credits):
         raise IdempotencyConflict(
             f"Some of the idempotency keys {[c.key for c in credits]!r} were used before."
