@@ -2,8 +2,9 @@
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -310,25 +311,30 @@ def register_sanction_hook(hook: SanctionHook) -> None:
         _sanction_hooks.append(hook)
 
 
-ActivityHook = Callable[[int, str], None]
+ActivityHook = Callable[[int, str, Mapping[str, Any]], None]
 _activity_hooks: list[ActivityHook] = []
 
 
 def register_activity_hook(hook: ActivityHook) -> None:
-    """Have `hook(member_id, activity)` called after a member's activity commits
-    (the write-path fraud checks of a layer above). Registered in an
+    """Have `hook(member_id, activity, facts)` called after a member's activity
+    commits (the write-path fraud checks of a layer above). Registered in an
     AppConfig.ready()."""
     if hook not in _activity_hooks:
         _activity_hooks.append(hook)
 
 
-def member_activity(*, member_id: int, activity: str) -> None:
+def member_activity(
+    *, member_id: int, activity: str, facts: Mapping[str, Any] | None = None
+) -> None:
     """A member did `activity` (`earn`, `redeem`, `referral`, `enrol`) in the
     current transaction: the activity hooks hear of it once it commits, and a
     hook that fails is logged, never raised into the work that did it. Nothing
-    is heard of work that rolls back."""
+    is heard of work that rolls back. `facts`: what the work read under its lock
+    that a hook would otherwise read again, such as `points_on_day` (the
+    programme day and the points the member has earned on it, this work's
+    included)."""
     for hook in _activity_hooks:
-        transaction.on_commit(partial(hook, member_id, activity), robust=True)
+        transaction.on_commit(partial(hook, member_id, activity, facts or {}), robust=True)
 
 
 def sanction_kinds_for(*, status: str) -> list[str]:

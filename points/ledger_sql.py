@@ -261,6 +261,11 @@ _LOCK_BALANCE = f"""
     WHERE a.member_id = %s
 """  # noqa: S608 - table names are the models', values are parameters
 _ENTRY_WITH_KEY = f"SELECT 1 FROM {ENTRY} WHERE member_id = %s AND idempotency_key = %s"  # noqa: S608
+# The points a member has earned (available or pending) since a moment.
+_EARNED_SINCE = f"""
+    SELECT COALESCE(SUM(amount + pending_change), 0) FROM {ENTRY}
+    WHERE member_id = %s AND kind IN (%s, %s) AND created_at >= %s
+"""  # noqa: S608
 _UPDATE_BALANCE = f"""
     UPDATE {ACCOUNT} SET available = %s, pending = %s, lifetime_earned = %s, updated_at = %s
     WHERE member_id = %s
@@ -514,14 +519,15 @@ def write_credits(
     credits: list[tuple[Entry, NewLot]],
     also: list[Statement],
     fresh: bool = False,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], list[list[tuple[Any, ...]]]]:
     """Insert several entries of one member, each crediting its lot, and write
     `balance` (already moved by them all), in two round trips whatever their
     number: the entries (one INSERT), then the balance, the lots (one INSERT)
     and the caller's statements `also`, which need nothing from the entries.
-    Returns the ids of the entries inserted by key: when the member has an entry
-    with one of the keys, those are all that is inserted, and the balance, the
-    lots and `also` are not written.
+    Returns the ids of the entries inserted by key, and the rows of each of
+    `also`: when the member has an entry with one of the keys, those ids are all
+    that is inserted, and the balance, the lots and `also` are not written (no
+    rows).
 
     `fresh`: the caller knows that no entry has any of the keys (they name a row
     it inserted in this transaction, as an order's do): then the entries go in
@@ -532,7 +538,7 @@ def write_credits(
         by_key: list[tuple[EntryRef, NewLot]] = [
             ((balance.member_id, entry.idempotency_key), lot) for entry, lot in credits
         ]
-        inserted, *_rest = together(
+        inserted, _balance, _lots, *also_rows = together(
             cursor,
             [
                 insert,
@@ -543,18 +549,28 @@ def write_credits(
         )
         if len(inserted) < len(credits):
             raise AssertionError(f"member {balance.member_id} has an entry with a fresh key")
-        return {key: entry_id for entry_id, key in inserted}
+        return {key: entry_id for entry_id, key in inserted}, also_rows
     (inserted,) = together(cursor, [insert])
     ids = {key: entry_id for entry_id, key in inserted}
     if len(ids) < len(credits):
-        return ids
+        return ids, []
     lots: list[tuple[EntryRef, NewLot]] = [
         (ids[entry.idempotency_key], lot) for entry, lot in credits
     ]
-    together(
+    _balance, _lots, *also_rows = together(
         cursor, [_balance_statement(balance, now), _lots_statement(balance.member_id, lots), *also]
     )
-    return ids
+    return ids, also_rows
+
+
+def earned_since_statement(member_id: int, since: dt.datetime) -> Statement:
+    """The points the member has earned since `since`: one row of one number."""
+    return _EARNED_SINCE, [member_id, Entry.Kind.EARN, Entry.Kind.PENDING, _ts(since)]
+
+
+def earned(rows: list[tuple[Any, ...]]) -> int:
+    """What `earned_since_statement` read (PostgreSQL sums bigints as numeric)."""
+    return int(rows[0][0])
 
 
 def _insert_entries_statement(entries: list[Entry]) -> Statement:

@@ -23,7 +23,7 @@ from django.db.backends.utils import CursorWrapper
 from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
-from batch.services import program_zone
+from batch.services import program_midnight, program_zone
 from members.models import Member, Sanction, User
 from members.services import member_activity
 
@@ -44,6 +44,8 @@ from .ledger_sql import (
     NewLot,
     SpendableLot,
     Statement,
+    earned,
+    earned_since_statement,
     expire_due_lots,
     has_entry_with_key,
     insert_lot_uses,
@@ -420,7 +422,11 @@ def points_earn_together(
 
     `fresh`: the keys cannot have been used, since they name a row the caller
     inserted in its transaction (an order's): one round trip, and a key found
-    used is an error rather than a replay."""
+    used is an error rather than a replay.
+
+    The last round trip also reads what the member has earned on the day, these
+    included: the fraud checks hear of it with the activity (`points_on_day`)
+    rather than asking again once the transaction has committed."""
     for credit in credits:
         _check_points(credit.points)
     now = timezone.now()
@@ -461,7 +467,12 @@ def points_earn_together(
             )
             lot = NewLot(credit.points, credited, pending, starts, lot_expires_at(starts))
             written.append((entry, lot))
-        ids = write_credits(cursor, balance, now=now, credits=written, also=list(also), fresh=fresh)
+        # and, last, what the member has earned today, these included (the fraud checks')
+        day = timezone.localtime(now, program_zone()).date()
+        today = earned_since_statement(member.pk, program_midnight(day))
+        ids, rows = write_credits(
+            cursor, balance, now=now, credits=written, also=[*also, today], fresh=fresh
+        )
     if ids and len(ids) < len(credits):
         raise IdempotencyConflict(
             f"Some of the idempotency keys {[c.key for c in credits]!r} were used before."
@@ -475,7 +486,8 @@ def points_earn_together(
         _written(entry, ids[entry.idempotency_key])
     locked.available, locked.pending = balance.available, balance.pending
     locked.lifetime_earned = balance.lifetime_earned
-    member_activity(member_id=member.pk, activity="earn")  # once: the checks see them all
+    facts = {"points_on_day": (day, earned(rows[-1]))}
+    member_activity(member_id=member.pk, activity="earn", facts=facts)  # once: for them all
     return [entry for entry, _lot in written]
 
 

@@ -15,7 +15,8 @@ the work itself: a flag is a question for a person.
 A member is flagged when the count reaches the threshold (not one below). The
 cheap ones are checked on the write path, once the work commits (an earning, a
 redemption, a referral, an enrolment with a phone; members.services.
-member_activity): one indexed count of that member's rows. The nightly
+member_activity): one indexed count of that member's rows, or none when the
+work read it under its lock (an order's points: `points_on_day`). The nightly
 `fraud_review` job checks every member set-based (the refunded share, which
 reads 90 days of orders, only there), which also catches what the write path
 missed. A flag is raised once per member, rule and period (the day, the hour,
@@ -23,6 +24,7 @@ the month, the phone number).
 """
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -36,7 +38,7 @@ from batch.registry import Job, register
 from batch.services import program_midnight, program_zone
 from campaigns.models import Referral
 from members.models import Member
-from points.ledger_sql import together
+from points.ledger_sql import earned, earned_since_statement, together
 from points.models import Entry
 from shop.models import Order
 
@@ -65,23 +67,22 @@ def _flag(member_id: int, rule: str, period: str, evidence: dict[str, Any]) -> F
 
 # Every earning and redemption is checked: plain SQL, prepared (points.ledger_sql.
 # together), as the ledger's own statements are; through the ORM the check cost
-# an order more Python than its own writes.
-_EARNED_SINCE = f"""
-    SELECT COALESCE(SUM(amount + pending_change), 0) FROM {Entry._meta.db_table}
-    WHERE member_id = %s AND kind IN (%s, %s) AND created_at >= %s
-"""  # noqa: S608 - the table name is the model's, values are parameters
+# an order more Python than its own writes. An order's earnings arrive with the
+# day's total, read in their own round trip (`points_on_day`), and ask nothing.
 
 
 def points_per_day(member_id: int, now: dt.datetime) -> list[FraudFlag]:
     day = _program_day(now)
-    start = connection.ops.adapt_datetimefield_value(program_midnight(day))
     with connection.cursor() as cursor:
-        (((total,),),) = together(cursor, [(_EARNED_SINCE, [member_id, *_EARNING, start])])
-    earned = int(total)  # PostgreSQL sums bigints as numeric
+        (rows,) = together(cursor, [earned_since_statement(member_id, program_midnight(day))])
+    return _points_on_day(member_id, day, earned(rows))
+
+
+def _points_on_day(member_id: int, day: dt.date, points: int) -> list[FraudFlag]:
     threshold = settings.FRAUD_POINTS_PER_DAY
-    if earned < threshold:
+    if points < threshold:
         return []
-    evidence = {"day": day.isoformat(), "points": earned, "threshold": threshold}
+    evidence = {"day": day.isoformat(), "points": points, "threshold": threshold}
     return [_flag(member_id, Rule.POINTS_PER_DAY, day.isoformat(), evidence)]
 
 
@@ -149,10 +150,14 @@ _ON_ACTIVITY = {
 }
 
 
-def fraud_on_activity(member_id: int, activity: str) -> None:
+def fraud_on_activity(member_id: int, activity: str, facts: Mapping[str, Any]) -> None:
     """The write path's checks (an activity hook, run after the work commits)."""
-    now = timezone.now()
-    flags = [flag for check in _ON_ACTIVITY.get(activity, ()) for flag in check(member_id, now)]
+    if (on_day := facts.get("points_on_day")) is not None:
+        flags = _points_on_day(member_id, *on_day)
+    else:
+        now = timezone.now()
+        checks = _ON_ACTIVITY.get(activity, ())
+        flags = [flag for check in checks for flag in check(member_id, now)]
     if flags:
         raised = fraud_flags_raise(flags=flags)
         log.info("fraud_flagged", member_id=member_id, activity=activity, raised=raised)

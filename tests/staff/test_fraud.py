@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.urls import reverse
 
 from batch.runner import job_run
@@ -15,14 +16,24 @@ from campaigns.models import Referral
 from campaigns.referrals import referral_record
 from members.models import Member, Sanction
 from members.services import member_enrol
+from points.ledger_sql import Balance
 from points.models import Entry
-from points.services import Source, points_earn, points_redeem
+from points.services import (
+    Credit,
+    Source,
+    lock_account,
+    points_earn,
+    points_earn_together,
+    points_redeem,
+)
+from staff import fraud
 from staff.models import FraudFlag
 from staff.services import fraud_flag_decide
 from tests.factories import MemberFactory, OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 Rule = FraudFlag.Rule
+CAMPAIGN = Source(Entry.Source.CAMPAIGN, "double/1")
 
 
 @pytest.fixture(autouse=True)
@@ -64,9 +75,32 @@ def test_points_per_day_on_the_write_path(earned, flagged, django_capture_on_com
         assert len(_flags(Rule.POINTS_PER_DAY)) == 1
 
 
+@pytest.mark.parametrize(("earned", "flagged"), [(999, False), (1000, True)])
+def test_points_per_day_of_an_order_s_earnings_with_the_total_its_write_read(
+    earned, flagged, django_capture_on_commit_callbacks, monkeypatch
+):
+    member = MemberFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        _earn(member, earned - 100, "a")
+    monkeypatch.setitem(fraud._ON_ACTIVITY, "earn", (_not_asked,))
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        locked = Balance.of(lock_account(member_id=member.pk))
+        credits = [Credit(60, Source(Entry.Source.ORDER, "b"), "b"), Credit(40, CAMPAIGN, "b#c")]
+        points_earn_together(member=member, credits=credits, locked=locked)
+
+    flags = _flags(Rule.POINTS_PER_DAY)
+    assert bool(flags) is flagged
+    if flagged:
+        assert flags[0].evidence["points"] == 1000
+
+
+def _not_asked(member_id, now):
+    raise AssertionError("the earnings' own round trip read the day's points")
+
+
 def test_work_that_rolls_back_is_not_checked(django_capture_on_commit_callbacks):
     member = MemberFactory()
-    from django.db import transaction
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         try:
