@@ -210,14 +210,11 @@ def _write(
     effective_at: dt.datetime | None = None,
     taking: list[tuple[int, int]] | None = None,
     lot: NewLot | None = None,
-    fresh: bool = False,
 ) -> tuple[Entry, bool]:
     """Insert the entry and move the balance, taking from lots (`taking`) or
     crediting a new one (`lot`): (entry, True). When the member has an entry
     with this key already, nothing is written: (that entry, False), or
-    IdempotencyConflict if it was written for other arguments. `fresh`: the
-    caller found no entry with the key under the lock (one round trip, not two:
-    ledger_sql.write_entry)."""
+    IdempotencyConflict if it was written for other arguments."""
     now = timezone.now()
     entry = _entry(
         balance,
@@ -235,9 +232,7 @@ def _write(
     )
     # No savepoint: the insert does nothing on the unique key (ON CONFLICT), and
     # with the balance row locked no other insert of the key can be under way.
-    entry_id = write_entry(
-        cursor, balance, now=now, entry=entry, taking=taking, lot=lot, fresh=fresh
-    )
+    entry_id = write_entry(cursor, balance, now=now, entry=entry, taking=taking, lot=lot)
     if entry_id is None:
         return _earlier_entry(member_id=balance.member_id, key=key, fingerprint=fingerprint), False
     _written(entry, entry_id)
@@ -353,7 +348,7 @@ def points_earn(
     until `available_from` (a `pending` entry and a pending lot the nightly
     release turns available). Earned points repay a debt first. `effective_at`
     is when what earned them happened (an order's placed_at), if not now.
-    Two round trips: the lock and the key looked up, then the entry, the
+    Three round trips: the lock and the key looked up, the entry, then the
     balance and the lot."""
     _check_points(points)
     now = timezone.now()
@@ -384,7 +379,6 @@ def points_earn(
             reason=reason,
             effective_at=effective_at,
             lot=NewLot(points, credited, pending, starts, lot_expires_at(starts)),
-            fresh=True,
         )
     return entry
 
@@ -586,7 +580,6 @@ def points_redeem(
             actor=actor,
             reason=reason,
             taking=taken,
-            fresh=True,
         )
     return entry
 
