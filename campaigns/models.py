@@ -113,7 +113,10 @@ class Campaign(models.Model):
 
 class MemberSegment(models.Model):
     """A member's lifecycle stage and RFM scores, as the nightly `segments` job
-    found them on `computed_on` (campaigns.segments)."""
+    found them on `computed_on` (campaigns.segments). The member is not a checked
+    foreign key: the job inserts a row for every member on its first night, and
+    a check per row would cost that night as much as the inserts (members are
+    never deleted)."""
 
     class Lifecycle(models.TextChoices):
         NEW = "new", _("New member")
@@ -123,7 +126,11 @@ class MemberSegment(models.Model):
         CHURNED = "churned", _("Churned")
 
     member = models.OneToOneField(
-        Member, primary_key=True, on_delete=models.PROTECT, related_name="segment"
+        Member,
+        primary_key=True,
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        related_name="segment",
     )
     lifecycle = models.CharField(max_length=10, choices=Lifecycle.choices)
     recency = models.SmallIntegerField(null=True, blank=True, help_text=_("1-5, 5 most recent"))
