@@ -25,9 +25,13 @@ the bounds from those facts; every chunk then reads the facts of its members,
 not the orders. A chunk writes only the members whose stage, scores or figures
 changed (`computed_on` is the night a member's row last changed; the member
 lookup reports the latest night the whole job ran, see campaigns.selectors), so
-a night in which little changed writes little. On PostgreSQL the facts are built
-under an exclusive advisory lock and read under a shared one, so a chunk never
-reads another night's facts, whatever runs at once.
+a night in which little changed writes little. A chunk none of whose members has
+a row yet (the first night) inserts them without ON CONFLICT, whose check before
+each row costs a third of the statement; should another run of the night insert
+the same members meanwhile, the chunk fails on the key and a re-run redoes it.
+On PostgreSQL the facts are built under an exclusive advisory lock and read
+under a shared one, so a chunk never reads another night's facts, whatever runs
+at once.
 """
 
 import datetime as dt
@@ -99,9 +103,9 @@ def _facts_build(cursor: Any, as_of: dt.date) -> None:
         f"""
         INSERT INTO {FACTS} (member_id, as_of, last_ever, last_at, n, spend)
         SELECT o.member_id, %s, MAX(o.placed_at),
-            MAX(CASE WHEN o.placed_at >= %s THEN o.placed_at END),
-            SUM(CASE WHEN o.placed_at >= %s THEN 1 ELSE 0 END),
-            SUM(CASE WHEN o.placed_at >= %s THEN o.total_minor - o.refunded_minor ELSE 0 END)
+            MAX(o.placed_at) FILTER (WHERE o.placed_at >= %s),
+            COUNT(*) FILTER (WHERE o.placed_at >= %s),
+            COALESCE(SUM(o.total_minor - o.refunded_minor) FILTER (WHERE o.placed_at >= %s), 0)
         FROM {ORDER} o
         WHERE o.placed_at < %s AND {COUNTED}
         GROUP BY o.member_id
@@ -119,29 +123,63 @@ def _facts_build(cursor: Any, as_of: dt.date) -> None:
         cursor.execute(f"ANALYZE {FACTS}")  # its statistics, for the chunks' plans
 
 
+def _tile_ends(members: int) -> list[int]:
+    """Where NTILE(5) over `members` rows in order ends its tiles 1-4: the
+    1-based position of each tile's last row, 0 for an empty tile (fewer than
+    five members). The first `members % 5` tiles hold one row more."""
+    size, extra = divmod(members, 5)
+    ends, end = [], 0
+    for tile in range(4):
+        rows = size + (tile < extra)
+        end += rows
+        ends.append(end if rows else 0)
+    return ends
+
+
+def _bounds_at(cursor: Any, ends: list[int], members: int) -> list:
+    """The recency, frequency and monetary values at the positions `ends` in
+    their order (4 each; None at 0), over the facts of the members who ordered
+    in the window. PostgreSQL sorts each column alone with percentile_disc, whose
+    value for a fraction f is the ceil(f * members)-th: f = (end - 0.5) / members
+    is `end`'s whatever the rounding. SQLite has no percentile_disc: it numbers
+    the rows in each order."""
+    found = [end for end in ends if end]  # the empty tiles are the last ones
+    if not found:
+        return [None] * 12
+    columns = ("last_at", "n", "spend")
+    if connection.vendor == "postgresql":
+        fractions = [(end - 0.5) / members for end in found]
+        selects = ", ".join(
+            f"percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY {column})" for column in columns
+        )
+        cursor.execute(f"SELECT {selects} FROM {FACTS} WHERE n > 0", [fractions] * 3)
+        per_column = cursor.fetchone()
+    else:
+        numbered = ", ".join(
+            f"ROW_NUMBER() OVER (ORDER BY {column}) AS {column}_row" for column in columns
+        )
+        picked = ", ".join(
+            f"MAX(CASE WHEN {column}_row = {end} THEN {column} END)"
+            for column in columns
+            for end in found
+        )
+        cursor.execute(
+            f"SELECT {picked} FROM (SELECT {', '.join(columns)}, {numbered} "
+            f"FROM {FACTS} WHERE n > 0) t"
+        )
+        row = cursor.fetchone()
+        per_column = [row[i : i + len(found)] for i in range(0, len(row), len(found))]
+    empty = [None] * (4 - len(found))
+    return [value for values in per_column for value in (*values, *empty)]
+
+
 def _bounds_compute(cursor: Any, as_of: dt.date) -> None:
     """The night's quintile bounds, from the facts of the members who ordered
-    in the window."""
-    tiles = range(1, 5)
-    columns = ", ".join(
-        f"MAX(CASE WHEN {tile}_tile = {n} THEN {value} END)"
-        for tile, value in (("r", "last_at"), ("f", "n"), ("m", "spend"))
-        for n in tiles
-    )
-    cursor.execute(
-        f"""
-        WITH t AS (
-            SELECT last_at, n, spend,
-                   NTILE(5) OVER (ORDER BY last_at) AS r_tile,
-                   NTILE(5) OVER (ORDER BY n) AS f_tile,
-                   NTILE(5) OVER (ORDER BY spend) AS m_tile
-            FROM {FACTS}
-            WHERE n > 0
-        )
-        SELECT COUNT(*), {columns} FROM t
-        """
-    )
-    members, *values = cursor.fetchone()
+    in the window: the highest value of each of NTILE(5)'s tiles 1-4, which is
+    the value at the tile's last position in that value's order."""
+    cursor.execute(f"SELECT COUNT(*) FROM {FACTS} WHERE n > 0")
+    (members,) = cursor.fetchone()
+    values = _bounds_at(cursor, _tile_ends(members), members)
     RfmBounds.objects.bulk_create(
         [
             RfmBounds(
@@ -188,17 +226,21 @@ def _timestamp(text: str) -> Any:
     return connection.ops.adapt_datetimefield_value(dt.datetime.fromisoformat(text))
 
 
-CHANGED = " OR ".join(
-    f"{SEGMENT}.{column} IS DISTINCT FROM excluded.{column}"
-    for column in (
-        "lifecycle",
-        "recency",
-        "frequency",
-        "monetary",
-        "last_order_at",
-        "orders",
-        "spend_minor",
-    )
+COLUMNS = (
+    "lifecycle",
+    "recency",
+    "frequency",
+    "monetary",
+    "last_order_at",
+    "orders",
+    "spend_minor",
+)
+# A member's row is rewritten only when something in it changed.
+UPDATE_CHANGED = (
+    "ON CONFLICT (member_id) DO UPDATE SET "
+    + ", ".join(f"{column} = excluded.{column}" for column in (*COLUMNS, "computed_on"))
+    + " WHERE "
+    + " OR ".join(f"{SEGMENT}.{column} IS DISTINCT FROM excluded.{column}" for column in COLUMNS)
 )
 
 
@@ -221,6 +263,10 @@ def _upsert(cursor: Any, as_of: dt.date, bounds: RfmBounds, first_id: int, last_
         last_id,
     ]
     cursor.execute(
+        f"SELECT 1 FROM {SEGMENT} WHERE member_id BETWEEN %s AND %s LIMIT 1", [first_id, last_id]
+    )
+    update = "" if cursor.fetchone() is None else UPDATE_CHANGED
+    cursor.execute(
         f"""
         INSERT INTO {SEGMENT} (member_id, lifecycle, recency, frequency, monetary,
             last_order_at, orders, spend_minor, computed_on)
@@ -235,12 +281,7 @@ def _upsert(cursor: Any, as_of: dt.date, bounds: RfmBounds, first_id: int, last_
         FROM {MEMBER} m
         LEFT JOIN {FACTS} f ON f.member_id = m.id AND f.member_id BETWEEN %s AND %s
         WHERE m.id BETWEEN %s AND %s
-        ON CONFLICT (member_id) DO UPDATE SET
-            lifecycle = excluded.lifecycle, recency = excluded.recency,
-            frequency = excluded.frequency, monetary = excluded.monetary,
-            last_order_at = excluded.last_order_at, orders = excluded.orders,
-            spend_minor = excluded.spend_minor, computed_on = excluded.computed_on
-        WHERE {CHANGED}
+        {update}
         """,
         params,
     )

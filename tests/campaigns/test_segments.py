@@ -7,8 +7,8 @@ import random
 import pytest
 
 from batch.services import program_midnight
-from campaigns.models import MemberSegment, RfmBounds
-from campaigns.segments import RFM_WINDOW_DAYS
+from campaigns.models import MemberSegment, RfmBounds, SegmentFacts
+from campaigns.segments import RFM_WINDOW_DAYS, rfm_bounds
 from shop.models import Order
 from tests.factories import MemberFactory, OrderFactory
 from tests.tiers.helpers import night
@@ -88,6 +88,18 @@ def test_a_recent_joiner_who_ordered_is_new_and_orders_after_the_night_do_not_co
     assert _segment(refunded).lifecycle == "churned"
 
 
+def _ntile_bounds(values):
+    """The highest value of each of NTILE(5)'s tiles 1-4 over `values` (None
+    for an empty tile), by its definition: the first len % 5 tiles one longer."""
+    values, result, end = sorted(values), [], 0
+    size, extra = divmod(len(values), 5)
+    for tile in range(4):
+        count = size + (tile < extra)
+        end += count
+        result.append(values[end - 1] if count else None)
+    return result
+
+
 def _python_rfm():
     """Per member: (r, f, m) by NTILE(5)'s definition, from the orders in Python."""
     start = _days_before(RFM_WINDOW_DAYS)
@@ -99,20 +111,11 @@ def _python_rfm():
         net = order.total_minor - order.refunded_minor
         facts[order.member_id] = (max(last, order.placed_at), count + 1, spend + net)
 
-    def bounds(values):
-        values, result, end = sorted(values), [], 0
-        size, extra = divmod(len(values), 5)
-        for tile in range(4):
-            count = size + (tile < extra)
-            end += count
-            result.append(values[end - 1] if count else None)
-        return result
-
     def score(value, tile_bounds):
         return 1 + sum(1 for bound in tile_bounds if bound is not None and value > bound)
 
     columns = list(zip(*facts.values(), strict=True)) if facts else [(), (), ()]
-    all_bounds = [bounds(column) for column in columns]
+    all_bounds = [_ntile_bounds(column) for column in columns]
     return {
         member_id: tuple(score(v, b) for v, b in zip(values, all_bounds, strict=True))
         for member_id, values in facts.items()
@@ -145,6 +148,34 @@ def test_rfm_scores_match_a_per_member_computation_on_random_data(seed):
     assert scored == expected
     assert RfmBounds.objects.get(as_of=AS_OF).members == len(expected)
     assert MemberSegment.objects.count() == len(members)
+
+
+@pytest.mark.parametrize("members", [0, 1, 3, 4, 5, 6, 9, 13, 101])
+def test_the_bounds_are_the_highest_values_of_ntile_tiles_1_to_4(members):
+    rng = random.Random(members)
+    facts = [
+        SegmentFacts(
+            member_id=member_id,
+            as_of=AS_OF,
+            last_ever=MIDNIGHT - dt.timedelta(hours=rng.randrange(1, 48)),
+            last_at=MIDNIGHT - dt.timedelta(hours=rng.randrange(1, 48)),
+            n=rng.randrange(1, 4),
+            spend=rng.choice([100, 250, 999, rng.randrange(1, 10_000)]),
+        )
+        for member_id in range(1, members + 1)
+    ]
+    SegmentFacts.objects.bulk_create(
+        [*facts, SegmentFacts(member_id=0, as_of=AS_OF, last_ever=MIDNIGHT, n=0, spend=0)]
+    )
+
+    bounds = rfm_bounds(AS_OF)
+
+    assert bounds.members == members
+    assert [None if b is None else dt.datetime.fromisoformat(b) for b in bounds.recency] == (
+        _ntile_bounds(f.last_at for f in facts)
+    )
+    assert bounds.frequency == _ntile_bounds(f.n for f in facts)
+    assert bounds.monetary == _ntile_bounds(f.spend for f in facts)
 
 
 def test_a_second_run_of_the_night_changes_nothing_and_a_later_night_moves_on():
@@ -194,8 +225,6 @@ def test_a_night_writes_only_the_members_whose_segment_changed(api_client):
 
 
 def test_the_orders_are_read_once_a_night_and_the_facts_rebuilt_when_lost():
-    from campaigns.models import SegmentFacts
-
     member = _member(last_order=_days_before(10))
     night("segments", AS_OF, chunk_size=1)
     assert SegmentFacts.objects.filter(as_of=AS_OF, member_id=member.pk).exists()
