@@ -32,12 +32,14 @@ import datetime as dt
 import json
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from scipy.sparse import csr_matrix
 from threadpoolctl import threadpool_limits
 
@@ -75,10 +77,34 @@ POPULAR_KEPT = 200  # the popular products kept: what fills every short list
 CONTENT_CANDIDATES = 2000  # the most popular products of a category a product is compared with
 ALS_RANDOM_STATE = 42
 ALS_BATCH = 2000  # members scored against every product at once
+# What the build's statements may sort and hash in on PostgreSQL, per sort or hash.
+BUILD_WORK_MEM = "512MB"
 
 
 def _at(moment: dt.datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(moment)
+
+
+@contextmanager
+def _settings(**values: str) -> Iterator[None]:
+    """On PostgreSQL, run the statements inside with the server settings
+    `values` (SET LOCAL, in a transaction or savepoint of their own), the
+    caller's values put back after them, since a SET LOCAL outlives a savepoint.
+    The build's statements get BUILD_WORK_MEM: at the server's default work_mem
+    (4MB) their sorts and hashes over millions of rows spill to disk in
+    hundreds of batches."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        before = {}
+        for name, value in values.items():
+            cursor.execute("SELECT current_setting(%s)", [name])
+            before[name] = cursor.fetchone()[0]
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        yield
+        for name, value in before.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
 def window(as_of: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -139,14 +165,21 @@ def _with(holdout: bool, *ctes: str) -> str:
 def interactions_build(*, model: str, as_of: dt.date, holdout: bool) -> int:
     """Replace the model's interactions: one pass over the window's orders and
     behaviour. When evaluating, behaviour from the held-out order's time on is
-    left out too (it would tell the answer)."""
+    left out too (it would tell the answer).
+
+    The rows are grouped sorted and written in member order: the member index
+    then grows at its end instead of at random pages (which, once it outgrows
+    the server's buffers, reads a page from disk per row). On PostgreSQL the
+    sort gets BUILD_WORK_MEM and hash aggregation is off: a sort is needed for
+    the order anyway, and grouping sorted rows takes no memory of its own,
+    where a hash of tens of millions of groups outgrows any work_mem and spills."""
     start, end = window(as_of)
     weights = " ".join(f"WHEN {kind} THEN {weight}" for kind, weight in BEHAVIOUR_WEIGHTS.items())
     behaviour_cut = "AND (h.placed_at IS NULL OR b.occurred_at < h.placed_at)" if holdout else ""
     held_join = "LEFT JOIN held h ON h.member_id = b.member_id" if holdout else ""
     held_params = [_at(start), _at(end)] if holdout else []
     Interaction.objects.filter(model=model).delete()
-    with connection.cursor() as cursor:
+    with _settings(work_mem=BUILD_WORK_MEM, enable_hashagg="off"), connection.cursor() as cursor:
         cursor.execute(
             f"""
             {_with(holdout)}
@@ -164,6 +197,7 @@ def interactions_build(*, model: str, as_of: dt.date, holdout: bool) -> int:
                     {behaviour_cut}
             ) x JOIN {PRODUCT} p ON p.sku = x.sku
             GROUP BY x.member_id, p.id
+            ORDER BY x.member_id, p.id
             """,
             [*held_params, model, _at(start), _at(end), _at(start), _at(end)],
         )
@@ -221,7 +255,7 @@ def cooccurrence_build(*, model: str, as_of: dt.date, holdout: bool) -> int:
         cte.format(order=ORDER, line=LINE, product=PRODUCT, orders=_orders_filter(holdout))
         for cte in _COOCCURRENCE_CTES
     ]
-    with connection.cursor() as cursor:
+    with _settings(work_mem=BUILD_WORK_MEM), connection.cursor() as cursor:
         cursor.execute(
             f"""
             {_with(holdout, *ctes)}
@@ -490,38 +524,70 @@ def neighbour_scores_sql(
 NEIGHBOUR_ALGORITHMS = (Algorithm.COOCCURRENCE, Algorithm.CONTENT)
 
 
+def _analyze(*tables: str) -> None:
+    """Fresh statistics of the rows just written, on PostgreSQL: otherwise the
+    planner, which thinks the tables empty or as they were, joins them by nested
+    loops (minutes instead of seconds)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {', '.join(tables)}")
+
+
 def build(*, model: str, as_of: dt.date, holdout: bool) -> tuple[Factors, dict[str, Any]]:
     """Rebuild the model's interactions and item neighbours (every algorithm) and
-    train ALS: the night's (or the evaluation's) models."""
-    started = time.monotonic()
+    train ALS: the night's (or the evaluation's) models. The counts say how long
+    each step took (`step_seconds`)."""
+    started = clock = time.monotonic()
+    steps: dict[str, float] = {}
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        steps[step] = round(now - clock, 1)
+        clock = now
+
     ItemNeighbour.objects.filter(model=model).delete()
     counts: dict[str, Any] = {
         "interactions": interactions_build(model=model, as_of=as_of, holdout=holdout)
     }
+    _analyze(INTERACTION)
+    lap("interactions")
     counts["popular"] = popularity_build(model=model)
+    lap("popularity")
     counts["cooccurrence_pairs"] = cooccurrence_build(model=model, as_of=as_of, holdout=holdout)
+    lap("cooccurrence")
     counts["content_pairs"] = content_build(model=model)
+    lap("content")
     factors = als_train(model=model)
+    lap("als_train")
     counts["als_pairs"] = als_neighbours_build(model=model, factors=factors)
-    if connection.vendor == "postgresql":
-        # Fresh statistics of the rows just written, or the planner, which thinks
-        # the tables empty, joins them by nested loops (minutes instead of seconds).
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {INTERACTION}, {NEIGHBOUR}")
+    _analyze(NEIGHBOUR)
+    lap("als_neighbours")
+    counts["step_seconds"] = steps
     counts["seconds"] = round(time.monotonic() - started, 3)
     return factors, counts
 
 
-def _member_rows_insert(rows: list[tuple[int, str, int, int, float]]) -> None:
-    """Write (member, algorithm, rank, product, score) rows: on PostgreSQL one
-    INSERT of five arrays through UNNEST, elsewhere the ORM's bulk_create."""
+def _array(values: Iterable[float]) -> str:
+    """A PostgreSQL array literal of numbers ('{1,2.5}'): Python's shortest
+    text of each, which reads back as the same number."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _als_rows_insert(rows: list[tuple[int, int, int, float]]) -> None:
+    """Write the ALS variant's (member, rank, product, score) rows: on PostgreSQL
+    one INSERT of four arrays through UNNEST, each array sent as one literal
+    built here (a list parameter is quoted element by element, most of a
+    chunk's insert), elsewhere the ORM's bulk_create."""
     if not rows:
         return
     if connection.vendor != "postgresql":
         MemberRecommendation.objects.bulk_create(
             [
-                MemberRecommendation(member_id=m, algorithm=a, rank=r, product_id=p, score=score)
-                for m, a, r, p, score in rows
+                MemberRecommendation(
+                    member_id=m, algorithm=Algorithm.ALS, rank=r, product_id=p, score=score
+                )
+                for m, r, p, score in rows
             ],
             batch_size=5000,
         )
@@ -529,9 +595,9 @@ def _member_rows_insert(rows: list[tuple[int, str, int, int, float]]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {MEMBER_REC} (member_id, algorithm, rank, product_id, score) "
-            "SELECT * FROM UNNEST(%s::bigint[], %s::text[], %s::int[], %s::bigint[], "
-            "%s::float8[])",
-            [list(column) for column in zip(*rows, strict=True)],
+            "SELECT m, %s, r, p, s FROM UNNEST(%s::bigint[], %s::int[], %s::bigint[], "
+            "%s::float8[]) AS rows (m, r, p, s)",
+            [Algorithm.ALS.value, *(_array(column) for column in zip(*rows, strict=True))],
         )
 
 
@@ -571,9 +637,9 @@ def members_recommend(*, model: str, factors: Factors, first_id: int, last_id: i
     ]
     top = als_member_top(factors=factors, rows=rows, n=settings.RECOMMENDATION_TOP_N)
     als_rows = [
-        (member_id, Algorithm.ALS.value, rank, product_id, score)
+        (member_id, rank, product_id, score)
         for member_id, ranked in top.items()
         for rank, (product_id, score) in enumerate(ranked, start=1)
     ]
-    _member_rows_insert(als_rows)
+    _als_rows_insert(als_rows)
     return written + len(als_rows)

@@ -9,6 +9,7 @@ import time_machine
 from django.core.management import call_command
 
 from batch.services import program_midnight
+from personalisation import recommender
 from personalisation.evaluation import recommendations_evaluate
 from personalisation.models import Algorithm, MemberRecommendation
 from personalisation.selectors import recommendation_variant
@@ -155,6 +156,17 @@ def test_variants_are_stable_and_follow_the_weights(settings):
     assert first == [recommendation_variant(member_number=n) for n in numbers]
     assert 850 < first.count("als") < 1150
     assert set(first) == {"als", "cooccurrence"}
+
+
+def test_als_rows_are_stored_with_the_scores_computed():
+    scores = [0.1 + 0.2, 1 / 3, 1e-05, 123456.789, 2.5e-300, -0.0]
+    rows = [(7, rank, 100 + rank, score) for rank, score in enumerate(scores, start=1)]
+
+    recommender._als_rows_insert(rows)
+
+    stored = MemberRecommendation.objects.filter(member_id=7).order_by("rank")
+    assert list(stored.values_list("member_id", "rank", "product_id", "score")) == rows
+    assert {row.algorithm for row in stored} == {Algorithm.ALS}
 
 
 def test_bad_queries_are_refused(api_client):
