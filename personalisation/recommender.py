@@ -77,8 +77,7 @@ POPULAR_KEPT = 200  # the popular products kept: what fills every short list
 CONTENT_CANDIDATES = 2000  # the most popular products of a category a product is compared with
 ALS_RANDOM_STATE = 42
 ALS_BATCH = 2000  # members scored against every product at once
-# What the build's and the chunks' statements may sort and hash in on
-# PostgreSQL, per sort or hash.
+# What the build's statements may sort and hash in on PostgreSQL, per sort or hash.
 BUILD_WORK_MEM = "512MB"
 
 
@@ -91,9 +90,9 @@ def _settings(**values: str) -> Iterator[None]:
     """On PostgreSQL, run the statements inside with the server settings
     `values` (SET LOCAL, in a transaction or savepoint of their own), the
     caller's values put back after them, since a SET LOCAL outlives a savepoint.
-    The build's and the chunks' statements get BUILD_WORK_MEM: at the server's
-    default work_mem (4MB) their sorts and hashes over millions of rows spill
-    to disk in hundreds of batches."""
+    The build's statements get BUILD_WORK_MEM: at the server's default work_mem
+    (4MB) their sorts and hashes over millions of rows spill to disk in
+    hundreds of batches."""
     if connection.vendor != "postgresql":
         yield
         return
@@ -613,7 +612,7 @@ def members_recommend(*, model: str, factors: Factors, first_id: int, last_id: i
         by_variant[recommendation_variant(member_number=number)].append(member_id)
     MemberRecommendation.objects.filter(member_id__gte=first_id, member_id__lte=last_id).delete()
     written = 0
-    with _settings(work_mem=BUILD_WORK_MEM), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         for algorithm in NEIGHBOUR_ALGORITHMS:
             if not by_variant[algorithm]:
                 continue
