@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Sum
 from scipy.sparse import csr_matrix
 from threadpoolctl import threadpool_limits
 
@@ -278,12 +279,19 @@ def content_build(*, model: str) -> int:
     """Same category: for each product, the active products of its category that
     share the most of its tags (Jaccard), then the most popular (by the model's
     interactions); compared with the CONTENT_CANDIDATES most popular of the
-    category. Computed with numpy, a category at a time, in blocks."""
-    popularity: dict[int, float] = defaultdict(float)
-    for product_id, weight in Interaction.objects.filter(model=model).values_list(
-        "product_id", "weight"
-    ):
-        popularity[product_id] += weight
+    category. Computed with numpy, a category at a time, in blocks.
+
+    A product's popularity is its interactions' weights summed by the database
+    and rounded to 6 decimals: a sum of floats depends on the order it is taken
+    in, and unrounded, equally popular products would break their ties by that
+    order rather than by id."""
+    popularity = {
+        product_id: round(total, 6)
+        for product_id, total in Interaction.objects.filter(model=model)
+        .values("product_id")
+        .annotate(total=Sum("weight"))
+        .values_list("product_id", "total")
+    }
     by_category: dict[str, list[tuple[int, list[str], bool]]] = defaultdict(list)
     for product_id, category, tags, active in Product.objects.exclude(category="").values_list(
         "id", "category", "tags", "active"
