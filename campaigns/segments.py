@@ -1,8 +1,8 @@
 """The nightly `segments` job: every member's lifecycle stage and RFM scores.
 
 Plain SQL, portable between PostgreSQL and SQLite, because the ORM cannot say an
-INSERT ... SELECT ... ON CONFLICT DO UPDATE over an aggregate: a chunk is one
-statement whatever its size. Only orders placed before the night's midnight and
+UPDATE ... FROM or an INSERT ... SELECT over an aggregate: a chunk is two
+statements whatever its size. Only orders placed before the night's midnight and
 not wholly refunded count, so a replay of a night finds what the night found.
 
 Lifecycle, by the last order (or the joining, for a member who never ordered)
@@ -25,13 +25,12 @@ the bounds from those facts; every chunk then reads the facts of its members,
 not the orders. A chunk writes only the members whose stage, scores or figures
 changed (`computed_on` is the night a member's row last changed; the member
 lookup reports the latest night the whole job ran, see campaigns.selectors), so
-a night in which little changed writes little. A chunk none of whose members has
-a row yet (the first night) inserts them without ON CONFLICT, whose check before
-each row costs a third of the statement; should another run of the night insert
-the same members meanwhile, the chunk fails on the key and a re-run redoes it.
-On PostgreSQL the facts are built under an exclusive advisory lock and read
-under a shared one, so a chunk never reads another night's facts, whatever runs
-at once.
+a night in which little changed writes little: an UPDATE of the rows that
+changed, an INSERT of the members who have none (see `_write`); should another
+run of the night insert the same members meanwhile, the chunk fails on the key
+and a re-run redoes it. On PostgreSQL the facts are built under an exclusive
+advisory lock and read under a shared one, so a chunk never reads another
+night's facts, whatever runs at once.
 """
 
 import datetime as dt
@@ -234,20 +233,32 @@ COLUMNS = (
     "last_order_at",
     "orders",
     "spend_minor",
+    "computed_on",
 )
-# A member's row is rewritten only when something in it changed.
-UPDATE_CHANGED = (
-    "ON CONFLICT (member_id) DO UPDATE SET "
-    + ", ".join(f"{column} = excluded.{column}" for column in (*COLUMNS, "computed_on"))
-    + " WHERE "
-    + " OR ".join(f"{SEGMENT}.{column} IS DISTINCT FROM excluded.{column}" for column in COLUMNS)
-)
+# A member's row changed when anything in it but the night did.
+CHANGED = " OR ".join(f"{SEGMENT}.{column} IS DISTINCT FROM c.{column}" for column in COLUMNS[:-1])
 
 
-def _upsert(cursor: Any, as_of: dt.date, bounds: RfmBounds, first_id: int, last_id: int) -> int:
+def _computed(as_of: dt.date, bounds: RfmBounds, first_id: int, last_id: int) -> tuple[str, list]:
+    """A SELECT of the night's row of each member `first_id`..`last_id` (the
+    columns `member_id` and COLUMNS), with its parameters."""
     recency, r_params = _score("f.last_at", bounds.recency, _timestamp)
     frequency, f_params = _score("f.n", bounds.frequency)
     monetary, m_params = _score("f.spend", bounds.monetary)
+    sql = f"""
+        SELECT m.id AS member_id,
+            CASE WHEN COALESCE(f.last_ever, m.joined_at) < %s THEN 'churned'
+                 WHEN COALESCE(f.last_ever, m.joined_at) < %s THEN 'dormant'
+                 WHEN f.last_ever IS NULL OR m.joined_at >= %s THEN 'new'
+                 WHEN f.last_ever < %s THEN 'at_risk'
+                 ELSE 'active' END AS lifecycle,
+            {recency} AS recency, {frequency} AS frequency, {monetary} AS monetary,
+            f.last_ever AS last_order_at, COALESCE(f.n, 0) AS orders,
+            COALESCE(f.spend, 0) AS spend_minor, %s AS computed_on
+        FROM {MEMBER} m
+        LEFT JOIN {FACTS} f ON f.member_id = m.id AND f.member_id BETWEEN %s AND %s
+        WHERE m.id BETWEEN %s AND %s
+    """
     params = [
         _days_before(as_of, CHURNED_DAYS),
         _days_before(as_of, DORMANT_DAYS),
@@ -262,42 +273,44 @@ def _upsert(cursor: Any, as_of: dt.date, bounds: RfmBounds, first_id: int, last_
         first_id,
         last_id,
     ]
+    return sql, params
+
+
+def _write(cursor: Any, as_of: dt.date, bounds: RfmBounds, first_id: int, last_id: int) -> int:
+    """Update the rows that changed, insert the members who have none: two
+    statements, not one INSERT ... ON CONFLICT DO UPDATE WHERE, which checks the
+    key before each row and locks every row it finds, changed or not. Each names
+    the range on the segments too, so that PostgreSQL reads only the chunk's
+    rows of the table (it does not carry a range across the join)."""
+    computed, params = _computed(as_of, bounds, first_id, last_id)
+    columns = ", ".join(COLUMNS)
     cursor.execute(
-        f"SELECT 1 FROM {SEGMENT} WHERE member_id BETWEEN %s AND %s LIMIT 1", [first_id, last_id]
+        f"UPDATE {SEGMENT} SET "
+        + ", ".join(f"{column} = c.{column}" for column in COLUMNS)
+        + f" FROM ({computed}) c WHERE {SEGMENT}.member_id = c.member_id "
+        f"AND {SEGMENT}.member_id BETWEEN %s AND %s AND ({CHANGED})",
+        [*params, first_id, last_id],
     )
-    update = "" if cursor.fetchone() is None else UPDATE_CHANGED
+    updated = max(cursor.rowcount, 0)
     cursor.execute(
-        f"""
-        INSERT INTO {SEGMENT} (member_id, lifecycle, recency, frequency, monetary,
-            last_order_at, orders, spend_minor, computed_on)
-        SELECT m.id,
-            CASE WHEN COALESCE(f.last_ever, m.joined_at) < %s THEN 'churned'
-                 WHEN COALESCE(f.last_ever, m.joined_at) < %s THEN 'dormant'
-                 WHEN f.last_ever IS NULL OR m.joined_at >= %s THEN 'new'
-                 WHEN f.last_ever < %s THEN 'at_risk'
-                 ELSE 'active' END,
-            {recency}, {frequency}, {monetary},
-            f.last_ever, COALESCE(f.n, 0), COALESCE(f.spend, 0), %s
-        FROM {MEMBER} m
-        LEFT JOIN {FACTS} f ON f.member_id = m.id AND f.member_id BETWEEN %s AND %s
-        WHERE m.id BETWEEN %s AND %s
-        {update}
-        """,
-        params,
+        f"INSERT INTO {SEGMENT} (member_id, {columns}) SELECT member_id, {columns} "
+        f"FROM ({computed}) c WHERE NOT EXISTS (SELECT 1 FROM {SEGMENT} s "
+        "WHERE s.member_id = c.member_id AND s.member_id BETWEEN %s AND %s)",
+        [*params, first_id, last_id],
     )
-    return max(cursor.rowcount, 0)
+    return updated + max(cursor.rowcount, 0)
 
 
 def segments(as_of: dt.date, first_id: int, last_id: int) -> dict[str, int]:
     """Write the lifecycle stage and RFM scores of members `first_id`..`last_id`
-    for the night `as_of`, from the night's facts: one INSERT ... SELECT that
-    writes the members who are new to the table or whose values changed."""
+    for the night `as_of`, from the night's facts: an UPDATE of the members whose
+    values changed and an INSERT of those new to the table."""
     bounds = rfm_bounds(as_of)
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             _facts_lock(cursor, shared=True)
             if _facts_night(cursor) == as_of:
-                written = _upsert(cursor, as_of, bounds, first_id, last_id)
+                written = _write(cursor, as_of, bounds, first_id, last_id)
                 break
         segment_facts_prepare(as_of)  # not built, lost in a crash, or another night's
     return {"members_segmented": written}
