@@ -89,7 +89,7 @@ def _orders_http(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lots-per-member", type=int, default=5)
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
     parser.add_argument(
         "--campaigns",
@@ -109,7 +109,7 @@ def _admin(parser: argparse.ArgumentParser) -> None:
 def _coupons(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=_ints, default=[1, 4, 16], help="e.g. 1,4,16")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
     parser.add_argument("--batch", type=int, default=1_000_000, help="codes in the batch")
 
@@ -131,7 +131,7 @@ def _portal(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--entries", type=int, default=10_000, help="the member's ledger entries")
     parser.add_argument("--loads", type=int, default=50, help="timed loads of each page")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker")
     parser.add_argument("--quick", action="store_true", help="10,000 members, 20 loads a page")
 
 
