@@ -22,5 +22,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection = self.connection
         if connection is None or connection.closed or connection.broken:
             return False
-        readable, _writable, _failed = select.select([connection.fileno()], [], [], 0)
-        return not readable or super().is_usable()
+        # poll, not select: select refuses a descriptor numbered 1024 or more,
+        # which a worker holding many keep-alive connections reaches.
+        poller = select.poll()
+        poller.register(connection.fileno(), select.POLLIN)
+        return not poller.poll(0) or super().is_usable()

@@ -1,5 +1,6 @@
 """The PostgreSQL backend's health check, which costs a request no round trip."""
 
+import os
 import time
 
 import psycopg
@@ -37,3 +38,23 @@ def test_a_connection_the_server_ended_is_not_usable(kept):
     time.sleep(0.2)
 
     assert not kept.is_usable()
+
+
+def test_a_connection_on_a_high_descriptor_is_checked(kept):
+    """A worker holding many keep-alive connections opens its database
+    connection on a descriptor numbered 1024 or more, which select() refuses."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    spare = [null]
+    try:
+        while len(spare) < 1100:
+            spare.append(os.dup(null))
+        high = connections.create_connection("default")
+        high.ensure_connection()
+        try:
+            assert high.connection.fileno() >= 1024
+            assert high.is_usable()
+        finally:
+            high.close()
+    finally:
+        for descriptor in spare:
+            os.close(descriptor)
