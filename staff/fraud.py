@@ -53,6 +53,11 @@ _EARNED = Coalesce(Sum(F("amount") + F("pending_change")), 0)
 _EARNING = (Entry.Kind.EARN, Entry.Kind.PENDING)
 
 
+# What the work read under its lock that a check would otherwise read again
+# (members.services.member_activity).
+Facts = Mapping[str, Any]
+
+
 def _program_day(at: dt.datetime) -> dt.date:
     return timezone.localtime(at, program_zone()).date()
 
@@ -71,14 +76,15 @@ def _flag(member_id: int, rule: str, period: str, evidence: dict[str, Any]) -> F
 # day's total, read in their own round trip (`points_on_day`), and ask nothing.
 
 
-def points_per_day(member_id: int, now: dt.datetime) -> list[FraudFlag]:
-    day = _program_day(now)
-    with connection.cursor() as cursor:
-        (rows,) = together(cursor, [earned_since_statement(member_id, program_midnight(day))])
-    return _points_on_day(member_id, day, earned(rows))
-
-
-def _points_on_day(member_id: int, day: dt.date, points: int) -> list[FraudFlag]:
+def points_per_day(member_id: int, now: dt.datetime, facts: Facts) -> list[FraudFlag]:
+    """The day's earned points: as the work read them (`points_on_day`), or counted."""
+    if (on_day := facts.get("points_on_day")) is not None:
+        day, points = on_day
+    else:
+        day = _program_day(now)
+        with connection.cursor() as cursor:
+            (rows,) = together(cursor, [earned_since_statement(member_id, program_midnight(day))])
+        points = earned(rows)
     threshold = settings.FRAUD_POINTS_PER_DAY
     if points < threshold:
         return []
@@ -92,7 +98,7 @@ _REDEEMED_BETWEEN = f"""
 """  # noqa: S608 - the table name is the model's, values are parameters
 
 
-def redemptions_per_hour(member_id: int, now: dt.datetime) -> list[FraudFlag]:
+def redemptions_per_hour(member_id: int, now: dt.datetime, _facts: Facts) -> list[FraudFlag]:
     since = now - dt.timedelta(hours=1)
     adapt = connection.ops.adapt_datetimefield_value
     params = [member_id, Entry.Kind.REDEEM, adapt(since), adapt(now)]
@@ -111,7 +117,7 @@ def redemptions_per_hour(member_id: int, now: dt.datetime) -> list[FraudFlag]:
     return [_flag(member_id, Rule.REDEMPTIONS_PER_HOUR, period, evidence)]
 
 
-def referrals_per_month(member_id: int, now: dt.datetime) -> list[FraudFlag]:
+def referrals_per_month(member_id: int, now: dt.datetime, _facts: Facts) -> list[FraudFlag]:
     day = _program_day(now)
     referrals = Referral.objects.filter(referrer_id=member_id, created_at__gte=_month_start(day))
     count = referrals.count()
@@ -123,7 +129,7 @@ def referrals_per_month(member_id: int, now: dt.datetime) -> list[FraudFlag]:
     return [_flag(member_id, Rule.REFERRALS_PER_MONTH, month, evidence)]
 
 
-def shared_phone(member_id: int, now: dt.datetime) -> list[FraudFlag]:
+def shared_phone(member_id: int, now: dt.datetime, _facts: Facts) -> list[FraudFlag]:
     phone = Member.objects.filter(pk=member_id).values_list("phone", flat=True).first()
     if not phone:
         return []
@@ -150,14 +156,11 @@ _ON_ACTIVITY = {
 }
 
 
-def fraud_on_activity(member_id: int, activity: str, facts: Mapping[str, Any]) -> None:
+def fraud_on_activity(member_id: int, activity: str, facts: Facts) -> None:
     """The write path's checks (an activity hook, run after the work commits)."""
-    if (on_day := facts.get("points_on_day")) is not None:
-        flags = _points_on_day(member_id, *on_day)
-    else:
-        now = timezone.now()
-        checks = _ON_ACTIVITY.get(activity, ())
-        flags = [flag for check in checks for flag in check(member_id, now)]
+    now = timezone.now()
+    checks = _ON_ACTIVITY.get(activity, ())
+    flags = [flag for check in checks for flag in check(member_id, now, facts)]
     if flags:
         raised = fraud_flags_raise(flags=flags)
         log.info("fraud_flagged", member_id=member_id, activity=activity, raised=raised)
