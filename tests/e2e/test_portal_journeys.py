@@ -68,6 +68,10 @@ def test_redeem_a_reward_by_keyboard_and_find_the_coupon_in_the_wallet(page, liv
     confirm = page.get_by_test_id("confirm-redeem")
     confirm.wait_for()
     assert "You will have 800 points left." in page.get_by_test_id("confirm").inner_text()
+    # Chromium focuses an inserted [autofocus] element itself, at its next frame,
+    # which can come before htmx has bound the form (its settle step, 20 ms
+    # later); wait for htmx to have settled the form, then for the focus.
+    page.locator("[data-testid=confirm]:not(.htmx-added)").wait_for()
     page.wait_for_function("document.activeElement.dataset.testid === 'confirm-redeem'")
     page.keyboard.press("Enter")
     page.get_by_test_id("redeemed").wait_for()
