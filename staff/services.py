@@ -2,7 +2,7 @@
 arguments."""
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -12,6 +12,13 @@ from members.services import SANCTIONS, member_sanction
 from .models import FraudFlag
 
 CLEAR = "clear"
+_INSERT_FLAGS = f"""
+    INSERT INTO {FraudFlag._meta.db_table}
+        (member_id, rule, period, evidence, status, created_at, note)
+    VALUES {{rows}}
+    ON CONFLICT DO NOTHING
+    RETURNING id
+"""  # noqa: S608 - the table name is the model's, values are parameters
 # What staff may decide on a flag: clear it, or one of the sanctions but lifting.
 DECISIONS = (CLEAR, Sanction.Kind.WARN, Sanction.Kind.RESTRICT, Sanction.Kind.FREEZE)
 
@@ -19,16 +26,31 @@ DECISIONS = (CLEAR, Sanction.Kind.WARN, Sanction.Kind.RESTRICT, Sanction.Kind.FR
 def fraud_flags_raise(*, flags: list[FraudFlag]) -> int:
     """Put the flagged members on the review queue: a flag already raised for the
     member, rule and period (open or decided) is not raised again (its unique
-    key). Flags are rare, so each is its own insert. Returns how many were new."""
-    raised = 0
-    for flag in flags:
-        try:
-            with transaction.atomic():
-                flag.save(force_insert=True)
-        except IntegrityError:
-            continue
-        raised += 1
-    return raised
+    key). One INSERT that skips those (ON CONFLICT DO NOTHING): an insert that
+    failed on the key and was rolled back cost the order path three round trips
+    for every order of a member already flagged that day, and the ROLLBACK made
+    psycopg forget every statement it had prepared on the connection. Returns how
+    many were new."""
+    if not flags:
+        return 0
+    evidence = FraudFlag._meta.get_field("evidence")
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(flags))
+    params = [
+        value
+        for flag in flags
+        for value in (
+            flag.member_id,
+            flag.rule,
+            flag.period,
+            connection.ops.adapt_json_value(flag.evidence, evidence.encoder),
+            flag.status,
+            connection.ops.adapt_datetimefield_value(flag.created_at),
+            flag.note,
+        )
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_FLAGS.format(rows=rows), params)
+        return len(cursor.fetchall())
 
 
 def fraud_flag_decide(*, flag: FraudFlag, decision: str, note: str, actor: User) -> FraudFlag:
