@@ -52,7 +52,7 @@ from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
 from members.models import Member
-from points.ledger_sql import Balance, Statement, together
+from points.ledger_sql import Balance, Statement, column_types, rows_table, together
 from points.models import Account
 from shop.models import Order, OrderLine
 from tiers.models import MemberTier
@@ -87,12 +87,13 @@ _INSERT_ORDER = f"""
     RETURNING id
 """  # noqa: S608
 # The lines of the order with the shop's order id: none when there is no such order.
-_INSERT_LINES = """
-    INSERT INTO {line} (order_id, sku, category, quantity, amount_minor)
+_LINE_COLUMNS = ("sku", "category", "quantity", "amount_minor")
+_INSERT_LINES = f"""
+    INSERT INTO {LINE} (order_id, {", ".join(_LINE_COLUMNS)})
     SELECT o.id, v.column1, v.column2, v.column3, v.column4
-    FROM {order} o, (VALUES {rows}) v
+    FROM {ORDER} o, {{rows}}
     WHERE o.shop_id = %s AND o.order_id = %s
-"""
+"""  # noqa: S608
 # Whether the member has an order other than this one (shop and order id).
 _ORDERED_BEFORE = f"""
     SELECT EXISTS (SELECT 1 FROM {ORDER} o JOIN {MEMBER} m ON m.id = o.member_id
@@ -101,9 +102,11 @@ _ORDERED_BEFORE = f"""
 _INSERT_ORDER_POINTS = f"""
     INSERT INTO {ORDER_POINTS} (order_id, points, pending_until, rules) VALUES (%s, %s, %s, %s)
 """  # noqa: S608
-_INSERT_ORDER_CAMPAIGNS = (
-    "INSERT INTO {table} (order_id, campaign_id, points, variant) VALUES {rows}"
-)
+_ORDER_CAMPAIGN_COLUMNS = ("campaign_id", "points", "variant")
+_INSERT_ORDER_CAMPAIGNS = f"""
+    INSERT INTO {ORDER_CAMPAIGN} (order_id, {", ".join(_ORDER_CAMPAIGN_COLUMNS)})
+    SELECT %s, v.column1, v.column2, v.column3 FROM {{rows}}
+"""  # noqa: S608
 
 
 @dataclass
@@ -176,10 +179,8 @@ def _insert_order_statement(order: Order, number: str) -> Statement:
 
 
 def _insert_lines_statement(order: Order, lines: list[tuple[str, str, int, int]]) -> Statement:
-    rows = ", ".join(["(%s, %s, %s, %s)"] * len(lines))
-    values = [value for line in lines for value in line]
-    sql = _INSERT_LINES.format(line=LINE, order=ORDER, rows=rows)
-    return sql, [*values, order.shop_id, order.order_id]
+    rows, values = rows_table(column_types(OrderLine, _LINE_COLUMNS), lines)
+    return _INSERT_LINES.format(rows=rows), [*values, order.shop_id, order.order_id]
 
 
 def order_begin(
@@ -227,7 +228,6 @@ def order_finish(
         (_INSERT_ORDER_POINTS, [order_id, points, _ts(pending_until), rules_json])
     ]
     if campaigns:
-        rows = ", ".join(["(%s, %s, %s, %s)"] * len(campaigns))
-        sql = _INSERT_ORDER_CAMPAIGNS.format(table=ORDER_CAMPAIGN, rows=rows)
-        statements.append((sql, [v for row in campaigns for v in (order_id, *row)]))
+        rows, values = rows_table(column_types(OrderCampaign, _ORDER_CAMPAIGN_COLUMNS), campaigns)
+        statements.append((_INSERT_ORDER_CAMPAIGNS.format(rows=rows), [order_id, *values]))
     return statements

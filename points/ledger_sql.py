@@ -36,6 +36,7 @@ rows are locked in member order before anything is written, as every service doe
 """
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
-from django.db.models import F, Q
+from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from members.models import Member
@@ -274,19 +275,36 @@ _UPDATE_BALANCE = f"""
 """  # noqa: S608
 # Entries, one row each, none written over an entry with its key: the ids of
 # those inserted, with their keys (PostgreSQL does not promise RETURNING's order).
+# (WHERE true: without it SQLite would read ON CONFLICT as the join's ON.)
+_ENTRY_COLUMNS = (
+    "member_id",
+    "kind",
+    "amount",
+    "pending_change",
+    "balance_after",
+    "pending_after",
+    "source_type",
+    "source_ref",
+    "idempotency_key",
+    "fingerprint",
+    "actor_id",
+    "reason",
+    "reverses_id",
+    "effective_at",
+    "created_at",
+)
 _INSERT_ENTRIES = f"""
-    INSERT INTO {ENTRY} (member_id, kind, amount, pending_change, balance_after, pending_after,
-        source_type, source_ref, idempotency_key, fingerprint, actor_id, reason, reverses_id,
-        effective_at, created_at)
-    VALUES {{rows}}
+    INSERT INTO {ENTRY} ({", ".join(_ENTRY_COLUMNS)})
+    SELECT * FROM {{rows}} WHERE true
     ON CONFLICT (member_id, idempotency_key) DO NOTHING
     RETURNING id, idempotency_key
 """  # noqa: S608
-_ENTRY_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+# Lots, each naming its entry by the entry's key (v.column1).
+_LOT_COLUMNS = ("original", "remaining", "pending", "available_from", "expires_at")
 _INSERT_LOTS = f"""
-    INSERT INTO {LOT} (member_id, entry_id, original, remaining, pending, available_from,
-        expires_at)
-    VALUES {{rows}}
+    INSERT INTO {LOT} (member_id, entry_id, {", ".join(_LOT_COLUMNS)})
+    SELECT e.member_id, e.id, v.column2, v.column3, v.column4, v.column5, v.column6
+    FROM {{rows}} JOIN {ENTRY} e ON e.member_id = %s AND e.idempotency_key = v.column1
 """  # noqa: S608
 # The available lots that expire first, just as many as give `points` (every lot
 # has a point left, so no more than `points` of them), in spending order: each
@@ -302,10 +320,14 @@ _SPENDABLE_LOTS = f"""
     WHERE before < %s
     ORDER BY expires_at, id
 """  # noqa: S608
-# Points taken from several lots: one UPDATE (a CASE over the lots' ids) and one
-# INSERT of the uses, whatever the number of lots.
-_TAKE_FROM_LOTS = "UPDATE {lot} SET remaining = remaining - CASE id {whens} END WHERE id IN ({ids})"
-_INSERT_LOT_USES = "INSERT INTO {lotuse} (entry_id, lot_id, points) VALUES {rows}"
+# Points taken from several lots, (lot id, points) each: one UPDATE and one INSERT
+# of the uses, whatever the number of lots.
+_TAKE_FROM_LOTS = f"""
+    UPDATE {LOT} SET remaining = remaining - v.column2 FROM {{rows}} WHERE {LOT}.id = v.column1
+"""  # noqa: S608
+_INSERT_LOT_USES = f"""
+    INSERT INTO {LOTUSE} (entry_id, lot_id, points) SELECT %s, v.column1, v.column2 FROM {{rows}}
+"""  # noqa: S608
 
 
 @dataclass
@@ -340,6 +362,31 @@ class SpendableLot(NamedTuple):
 
 
 Statement = tuple[str, Sequence[Any] | Mapping[str, Any]]  # parameters by position or name
+
+
+@functools.cache
+def column_types(model: type[Model], columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The database types of the model's `columns`, for `rows_table`."""
+    fields = {field.column: field for field in model._meta.concrete_fields}
+    return tuple(str(fields[column].db_type(connection)) for column in columns)
+
+
+def rows_table(types: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """`rows` (at least one) as a table `v` to select from, with the columns
+    column1, column2, ... (as VALUES names them) of the database types `types`.
+
+    On PostgreSQL each column is one array parameter, unnested: the statement's
+    text and parameter types are the same whatever the number of rows, so that
+    psycopg converts the text once (it caches none with more than 50 parameters,
+    which an order's entries passed as soon as three campaigns applied, and then
+    parsed the text again on every order) and the server prepares it once, not
+    once per number of rows. SQLite gets a VALUES list."""
+    if connection.vendor == "postgresql":
+        names = ", ".join(f"column{n}" for n in range(1, len(types) + 1))
+        arrays = ", ".join(f"%s::{db_type}[]" for db_type in types)
+        return f"unnest({arrays}) AS v({names})", [list(c) for c in zip(*rows, strict=True)]
+    row = f"({', '.join(['%s'] * len(types))})"
+    return f"(VALUES {', '.join([row] * len(rows))}) AS v", [value for r in rows for value in r]
 
 
 def together(cursor: CursorWrapper, statements: list[Statement]) -> list[list[tuple[Any, ...]]]:
@@ -473,19 +520,9 @@ def write_entry(
     entry_id: int = inserted[0][0]
     statements = [_balance_statement(balance, now), *_take_statements(entry_id, taking or [])]
     if lot is not None:
-        statements.append(_lots_statement(balance.member_id, [(entry_id, lot)]))
+        statements.append(_lots_statement(balance.member_id, [(entry.idempotency_key, lot)]))
     together(cursor, statements)
     return entry_id
-
-
-EntryRef = int | tuple[int, str]  # an entry's id, or its member's id and key
-
-
-def _entry_sql(entry: EntryRef) -> tuple[str, list[Any]]:
-    """The entry's id in a statement: a parameter, or read by its key."""
-    if isinstance(entry, int):
-        return "%s", [entry]
-    return f"(SELECT id FROM {ENTRY} WHERE member_id = %s AND idempotency_key = %s)", list(entry)  # noqa: S608
 
 
 def write_credits(
@@ -511,18 +548,10 @@ def write_credits(
     the same round trip too, each lot naming its entry by its key, and a key
     found used is an error (the caller's transaction is to be rolled back)."""
     insert = _insert_entries_statement([e for e, _lot in credits])
+    lots = _lots_statement(balance.member_id, [(e.idempotency_key, lot) for e, lot in credits])
     if fresh:
-        by_key: list[tuple[EntryRef, NewLot]] = [
-            ((balance.member_id, entry.idempotency_key), lot) for entry, lot in credits
-        ]
         inserted, _balance, _lots, *also_rows = together(
-            cursor,
-            [
-                insert,
-                _balance_statement(balance, now),
-                _lots_statement(balance.member_id, by_key),
-                *also,
-            ],
+            cursor, [insert, _balance_statement(balance, now), lots, *also]
         )
         if len(inserted) < len(credits):
             raise AssertionError(f"member {balance.member_id} has an entry with a fresh key")
@@ -531,12 +560,7 @@ def write_credits(
     ids = {key: entry_id for entry_id, key in inserted}
     if len(ids) < len(credits):
         return ids, []
-    lots: list[tuple[EntryRef, NewLot]] = [
-        (ids[entry.idempotency_key], lot) for entry, lot in credits
-    ]
-    _balance, _lots, *also_rows = together(
-        cursor, [_balance_statement(balance, now), _lots_statement(balance.member_id, lots), *also]
-    )
+    _balance, _lots, *also_rows = together(cursor, [_balance_statement(balance, now), lots, *also])
     return ids, also_rows
 
 
@@ -551,28 +575,29 @@ def earned(rows: list[tuple[Any, ...]]) -> int:
 
 
 def _insert_entries_statement(entries: list[Entry]) -> Statement:
-    rows = ", ".join([_ENTRY_ROW] * len(entries))
-    params = [
-        value
-        for entry in entries
-        for value in (
-            entry.member_id,
-            entry.kind,
-            entry.amount,
-            entry.pending_change,
-            entry.balance_after,
-            entry.pending_after,
-            entry.source_type,
-            entry.source_ref,
-            entry.idempotency_key,
-            entry.fingerprint,
-            entry.actor_id,
-            entry.reason,
-            entry.reverses_id,
-            _ts(entry.effective_at),
-            _ts(entry.created_at),
-        )
-    ]
+    rows, params = rows_table(
+        column_types(Entry, _ENTRY_COLUMNS),
+        [
+            (
+                entry.member_id,
+                entry.kind,
+                entry.amount,
+                entry.pending_change,
+                entry.balance_after,
+                entry.pending_after,
+                entry.source_type,
+                entry.source_ref,
+                entry.idempotency_key,
+                entry.fingerprint,
+                entry.actor_id,
+                entry.reason,
+                entry.reverses_id,
+                _ts(entry.effective_at),
+                _ts(entry.created_at),
+            )
+            for entry in entries
+        ],
+    )
     return _INSERT_ENTRIES.format(rows=rows), params
 
 
@@ -583,22 +608,23 @@ def _balance_statement(balance: Balance, now: dt.datetime) -> Statement:
     )
 
 
-def _lots_statement(member_id: int, lots: list[tuple[EntryRef, NewLot]]) -> Statement:
-    """Insert (entry, lot) each."""
-    rows, params = [], []
-    for entry, lot in lots:
-        entry_sql, entry_params = _entry_sql(entry)
-        rows.append(f"(%s, {entry_sql}, %s, %s, %s, %s, %s)")
-        params += [
-            member_id,
-            *entry_params,
-            lot.original,
-            lot.remaining,
-            lot.pending,
-            _ts(lot.available_from),
-            _ts(lot.expires_at),
-        ]
-    return _INSERT_LOTS.format(rows=", ".join(rows)), params
+def _lots_statement(member_id: int, lots: list[tuple[str, NewLot]]) -> Statement:
+    """Insert (the key of the member's entry, lot) each."""
+    rows, params = rows_table(
+        column_types(Entry, ("idempotency_key",)) + column_types(Lot, _LOT_COLUMNS),
+        [
+            (
+                key,
+                lot.original,
+                lot.remaining,
+                lot.pending,
+                _ts(lot.available_from),
+                _ts(lot.expires_at),
+            )
+            for key, lot in lots
+        ],
+    )
+    return _INSERT_LOTS.format(rows=rows), [*params, member_id]
 
 
 def spendable_lots(
@@ -620,15 +646,8 @@ def take_from_lots(cursor: CursorWrapper, entry_id: int, taken: list[tuple[int, 
 def _take_statements(entry_id: int, taken: list[tuple[int, int]]) -> list[Statement]:
     if not taken:
         return []
-    lots = ", ".join(["%s"] * len(taken))
-    whens = " ".join(["WHEN %s THEN %s"] * len(taken))
-    return [
-        (
-            _TAKE_FROM_LOTS.format(lot=LOT, whens=whens, ids=lots),
-            [*(value for use in taken for value in use), *(lot_id for lot_id, _ in taken)],
-        ),
-        _lot_uses_statement(entry_id, taken),
-    ]
+    rows, params = rows_table(column_types(LotUse, ("lot_id", "points")), taken)
+    return [(_TAKE_FROM_LOTS.format(rows=rows), params), _lot_uses_statement(entry_id, taken)]
 
 
 def insert_lot_uses(cursor: CursorWrapper, entry_id: int, uses: list[tuple[int, int]]) -> None:
@@ -639,8 +658,5 @@ def insert_lot_uses(cursor: CursorWrapper, entry_id: int, uses: list[tuple[int, 
 
 
 def _lot_uses_statement(entry_id: int, uses: list[tuple[int, int]]) -> Statement:
-    rows = ", ".join(["(%s, %s, %s)"] * len(uses))
-    return (
-        _INSERT_LOT_USES.format(lotuse=LOTUSE, rows=rows),
-        [value for lot_id, points in uses for value in (entry_id, lot_id, points)],
-    )
+    rows, params = rows_table(column_types(LotUse, ("lot_id", "points")), uses)
+    return _INSERT_LOT_USES.format(rows=rows), [entry_id, *params]
