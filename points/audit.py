@@ -1,61 +1,74 @@
 """The ledger's invariants, checked set-based over all members (`manage.py
 ledger_audit`). Each check returns the member numbers that break it."""
 
-from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db import connection
+from django.db.models import F, Q
 
 from batch.models import JobRun, Status
 from batch.services import program_midnight
 from members.models import Member
 
-from .models import Account, Entry, Lot
-
-
-def _sum(queryset: object, field: str) -> Coalesce:
-    return Coalesce(
-        Subquery(
-            queryset.filter(member_id=OuterRef("member_id"))  # type: ignore[attr-defined]
-            .values("member_id")
-            .annotate(total=Sum(field))
-            .values("total"),
-            output_field=IntegerField(),
-        ),
-        Value(0),
-    )
+from .models import Account, Lot
 
 
 def _numbers(accounts: object) -> list[str]:
     return sorted(accounts.values_list("member__number", flat=True))  # type: ignore[attr-defined]
 
 
+def _mismatched(totals: str, differs: str) -> list[str]:
+    """The numbers of the members whose account `differs` from their `totals`
+    (a query grouped by member_id, as `t`): the table summed in one pass and
+    joined to the accounts, so that the check reads each table once whatever
+    the planner thinks of it (summed per account, a stale estimate had it scan
+    every pending lot once per account: minutes for 20,000 members)."""
+    sql = f"""
+        SELECT m.number
+        FROM points_account a
+        JOIN members_member m ON m.id = a.member_id
+        LEFT JOIN ({totals}) t ON t.member_id = a.member_id
+        WHERE {differs}
+        ORDER BY m.number
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [number for (number,) in cursor.fetchall()]
+
+
 def audit_balances_match_entries() -> list[str]:
-    accounts = Account.objects.annotate(
-        entries_available=_sum(Entry.objects, "amount"),
-        entries_pending=_sum(Entry.objects, "pending_change"),
-        last_balance=Subquery(
-            Entry.objects.filter(member_id=OuterRef("member_id"))
-            .order_by("-id")
-            .values("balance_after")[:1]
-        ),
-    )
-    return _numbers(
-        accounts.filter(
-            ~Q(available=F("entries_available"))
-            | ~Q(pending=F("entries_pending"))
-            | ~Q(available=Coalesce(F("last_balance"), Value(0)))
-        )
+    """The balances equal the sums of the entries, and the available balance the
+    `balance_after` of the member's last entry."""
+    return _mismatched(
+        """
+        SELECT e.member_id, e.available, e.pending, last.balance_after
+        FROM (
+            SELECT member_id, SUM(amount) AS available, SUM(pending_change) AS pending,
+                   MAX(id) AS last_id
+            FROM points_entry GROUP BY member_id
+        ) e
+        JOIN points_entry last ON last.id = e.last_id
+        """,
+        """
+        a.available <> COALESCE(t.available, 0)
+        OR a.pending <> COALESCE(t.pending, 0)
+        OR a.available <> COALESCE(t.balance_after, 0)
+        """,
     )
 
 
 def audit_balances_match_lots() -> list[str]:
-    accounts = Account.objects.annotate(
-        lots_pending=_sum(Lot.objects.filter(pending=True), "remaining"),
-        lots_available=_sum(Lot.objects.filter(pending=False), "remaining"),
-    )
-    return _numbers(
-        accounts.filter(
-            ~Q(pending=F("lots_pending")) | ~Q(lots_available=Greatest(F("available"), Value(0)))
-        )
+    """The pending balance equals the pending lots' remaining points, and the
+    available one (when not in debt) the other lots'."""
+    return _mismatched(
+        """
+        SELECT member_id,
+               SUM(CASE WHEN pending THEN remaining ELSE 0 END) AS pending,
+               SUM(CASE WHEN pending THEN 0 ELSE remaining END) AS available
+        FROM points_lot GROUP BY member_id
+        """,
+        """
+        a.pending <> COALESCE(t.pending, 0)
+        OR COALESCE(t.available, 0) <> CASE WHEN a.available > 0 THEN a.available ELSE 0 END
+        """,
     )
 
 

@@ -10,15 +10,21 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.no_audit
-def test_audit_names_the_member_whose_balance_was_corrupted(capsys):
+@pytest.mark.parametrize(
+    "corruption",
+    [
+        "UPDATE points_account SET available = available + 5 WHERE member_id = %s",
+        "UPDATE points_account SET pending = pending + 5 WHERE member_id = %s",
+        "UPDATE points_entry SET balance_after = balance_after + 5 WHERE member_id = %s",
+        "UPDATE points_entry SET pending_change = 3 WHERE member_id = %s",
+    ],
+)
+def test_audit_names_the_member_whose_balance_was_corrupted(capsys, corruption):
     honest, victim = MemberFactory(), MemberFactory()
     for member in (honest, victim):
         points_earn(member=member, points=100, source=Source(Entry.Source.ORDER, "1"), key="k")
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE points_account SET available = available + 5 WHERE member_id = %s",
-            [victim.pk],
-        )
+        cursor.execute(corruption, [victim.pk])
 
     with pytest.raises(SystemExit) as exit_:
         call_command("ledger_audit")
