@@ -8,19 +8,21 @@ from django.utils.translation import gettext as _
 
 from members.models import Sanction, User
 from members.services import SANCTIONS, member_sanction
+from points.ledger_sql import column_types, rows_table
 
 from .models import FraudFlag
 
 CLEAR = "clear"
+# What staff may decide on a flag: clear it, or one of the sanctions but lifting.
+DECISIONS = (CLEAR, Sanction.Kind.WARN, Sanction.Kind.RESTRICT, Sanction.Kind.FREEZE)
+
+_FLAG_COLUMNS = ("member_id", "rule", "period", "evidence", "status", "created_at", "note")
 _INSERT_FLAGS = f"""
-    INSERT INTO {FraudFlag._meta.db_table}
-        (member_id, rule, period, evidence, status, created_at, note)
-    VALUES {{rows}}
+    INSERT INTO {FraudFlag._meta.db_table} ({", ".join(_FLAG_COLUMNS)})
+    SELECT * FROM {{rows}} WHERE true
     ON CONFLICT DO NOTHING
     RETURNING id
 """  # noqa: S608 - the table name is the model's, values are parameters
-# What staff may decide on a flag: clear it, or one of the sanctions but lifting.
-DECISIONS = (CLEAR, Sanction.Kind.WARN, Sanction.Kind.RESTRICT, Sanction.Kind.FREEZE)
 
 
 def fraud_flags_raise(*, flags: list[FraudFlag]) -> int:
@@ -34,20 +36,21 @@ def fraud_flags_raise(*, flags: list[FraudFlag]) -> int:
     if not flags:
         return 0
     evidence = FraudFlag._meta.get_field("evidence")
-    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(flags))
-    params = [
-        value
-        for flag in flags
-        for value in (
-            flag.member_id,
-            flag.rule,
-            flag.period,
-            connection.ops.adapt_json_value(flag.evidence, evidence.encoder),
-            flag.status,
-            connection.ops.adapt_datetimefield_value(flag.created_at),
-            flag.note,
-        )
-    ]
+    rows, params = rows_table(
+        column_types(FraudFlag, _FLAG_COLUMNS),
+        [
+            (
+                flag.member_id,
+                flag.rule,
+                flag.period,
+                connection.ops.adapt_json_value(flag.evidence, evidence.encoder),
+                flag.status,
+                connection.ops.adapt_datetimefield_value(flag.created_at),
+                flag.note,
+            )
+            for flag in flags
+        ],
+    )
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_FLAGS.format(rows=rows), params)
         return len(cursor.fetchall())
