@@ -8,6 +8,7 @@ import http.client
 import itertools
 import json
 import math
+import os
 import random
 import threading
 import time
@@ -48,6 +49,58 @@ class Request:
 
 
 Work = Callable[[random.Random, str], Request]  # (the connection's rng, a unique id)
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """Processor time, in clock ticks, read from Linux's /proc: the machine's
+    (busy and in all, every core) and each server worker's and PostgreSQL
+    process's. The difference of two readings says where a phase's time went
+    and whether the machine had any to spare."""
+
+    busy: int
+    total: int
+    server: dict[int, int]  # pid: ticks
+    database: dict[int, int]
+
+    @classmethod
+    def read(cls, workers: set[int]) -> "Cpu | None":
+        if not os.path.exists("/proc/stat"):
+            return None
+        with open("/proc/stat") as stat:
+            ticks = [int(n) for n in stat.readline().split()[1:]]
+        idle = ticks[3] + ticks[4]  # idle, iowait
+        server, database = {}, {}
+        for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    line = stat.read()
+            except OSError:  # the process ended meanwhile
+                continue
+            name = line[line.index("(") + 1 : line.rindex(")")]
+            utime, stime = (int(n) for n in line[line.rindex(")") + 2 :].split()[11:13])
+            if pid in workers:
+                server[pid] = utime + stime
+            elif name == "postgres":
+                database[pid] = utime + stime
+        return cls(sum(ticks) - idle, sum(ticks), server, database)
+
+    def since(self, start: "Cpu") -> str:
+        """What the machine did between `start` and this reading, in cores (a
+        process that ended in between is not counted)."""
+        seconds = (self.total - start.total) / (os.cpu_count() or 1)
+        if seconds <= 0:
+            return ""
+
+        def cores(now: dict[int, int], before: dict[int, int]) -> str:
+            ticks = sum(t - before.get(pid, 0) for pid, t in now.items())
+            return f"{ticks / seconds:.2f}"
+
+        return (
+            f"; machine {(self.busy - start.busy) / seconds:.2f} of {os.cpu_count()} cores "
+            f"busy (server {cores(self.server, start.server)}, "
+            f"PostgreSQL {cores(self.database, start.database)})"
+        )
 
 
 @dataclass
@@ -94,6 +147,7 @@ class Phase:
     workers: Counter[int]  # connections per worker pid
     client_cpu: float  # seconds of this process's CPU during the window
     offered: float | None = None  # paced: requests per second due
+    machine: str = ""  # Cpu.since over the window
 
     @property
     def rate(self) -> float:
@@ -120,6 +174,7 @@ class Phase:
             + (f"; no answer {failures}" if failures else "")
             + f"; connections per worker {spread}, {self.tally.opened} reopened; "
             f"client CPU {self.client_cpu / max(self.tally.seconds, 1e-9):.0%} of a core"
+            + self.machine
         )
 
 
@@ -245,10 +300,12 @@ def phase(
     share = math.ceil(connections / workers)
     spread: Counter[int] = Counter()
     clock: dict[str, float] = {}
+    machine: list[Cpu | None] = []
 
     def start() -> None:
         clock["start"] = time.perf_counter()
         clock["cpu"] = time.process_time()
+        machine.append(Cpu.read(set(spread)))
 
     barrier = threading.Barrier(connections, action=start)
     tallies: list[Tally] = []
@@ -308,10 +365,12 @@ def phase(
     for thread in threads:
         thread.join()
     cpu = time.process_time() - clock.get("cpu", time.process_time())
+    end = Cpu.read(set(spread))
+    usage = end.since(machine[0]) if end is not None and machine and machine[0] else ""
     real = [e for e in errors if not isinstance(e, threading.BrokenBarrierError)]
     if real:
         raise RuntimeError(f"{name}: {len(real)} connection(s) failed") from real[0]
     total = Tally()
     for tally in tallies:
         total.add(tally)
-    return Phase(name, connections, total, spread, cpu, rate)
+    return Phase(name, connections, total, spread, cpu, rate, usage)
