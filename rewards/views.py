@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from members.views import own_member
+from points.selectors import balance_get
 from shop.errors import DomainError
 from shop.selectors import shop_default
 
@@ -78,7 +79,10 @@ def reward_redeem_view(request: HttpRequest, code: str) -> HttpResponse:
                 error = refusal_text(refused)
             else:
                 if request.htmx:  # type: ignore[attr-defined]
-                    return render(request, "rewards/_redeemed.html", {"redemption": redemption})
+                    # The coupon in the card, and the page's balance line out of band.
+                    left = balance_get(member=member).available
+                    context = {"redemption": redemption, "available": left}
+                    return render(request, "rewards/_redeemed.html", context)
                 return redirect("rewards:redeemed", public_id=redemption.public_id)
         else:
             error = str(REFUSAL_OTHER)

@@ -102,6 +102,9 @@ def test_redeem_with_htmx_answers_the_coupon_in_the_card(client, member):
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
     assert Coupon.objects.get(owner=member).code in html
+    # The page's balance line is swapped out of band: 1,500 - 1,000 left.
+    (balance,) = re.findall(r'<p id="rewards-balance"[^>]*>.*?</p>', html, re.S)
+    assert 'hx-swap-oob="true"' in balance and "<strong>500</strong>" in balance
 
 
 @pytest.mark.parametrize(
