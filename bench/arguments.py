@@ -92,6 +92,9 @@ def _orders_http(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
     parser.add_argument(
+        "--rounds", type=int, default=3, help="ceiling and orders phases, alternated"
+    )
+    parser.add_argument(
         "--campaigns",
         type=int,
         default=0,

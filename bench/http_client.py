@@ -277,6 +277,25 @@ class Connection:
         self.http.close()
 
 
+def rounds_combined(name: str, rounds: list[Phase]) -> Phase:
+    """The phases of the same work, run one after the other, as one: their
+    requests and seconds added up."""
+    total = Tally()
+    for round_ in rounds:
+        total.add(round_.tally)
+    total.seconds = sum(round_.tally.seconds for round_ in rounds)
+    workers: Counter[int] = Counter()
+    for round_ in rounds:
+        workers |= round_.workers
+    return Phase(
+        name,
+        rounds[0].connections,
+        total,
+        workers,
+        sum(round_.client_cpu for round_ in rounds),
+    )
+
+
 def phase(
     name: str,
     *,

@@ -14,15 +14,19 @@ The client (`bench/http_client.py`): `connections` threads of this process, each
 with one persistent HTTP/1.1 connection (http.client). Each connection first
 asks the trivial view which worker it reached (and is opened again while that
 worker already holds its share of the connections), then sends a few warm-up
-requests; the clock starts once all of them are ready. Three phases, each on
+requests; the clock starts once all of them are ready. The phases, each on
 new connections:
 
 1. ceiling: GET /bench/ceiling, each connection sending again as soon as its
    answer comes (closed loop): the most requests per second the stack answers.
-   The same view again at /api/bench/ceiling, through the API's shorter
-   middleware chain (loyalty_site/wsgi.py), for comparison.
 2. orders: POST /api/v1/orders the same way; every order is new (its own order
    id), for a random member, placed minutes ago, in CNY, with 1-3 lines.
+   Phases 1 and 2 alternate `rounds` times and their rates are summed over the
+   rounds: the speed of a shared 2-core machine drifts by a third from one
+   minute to the next, so a ceiling measured once and the orders after it
+   compared the machine's two moods as much as the two endpoints.
+   Then the trivial view at /api/bench/ceiling, through the API's shorter
+   middleware chain (loyalty_site/wsgi.py), for comparison.
 3. orders paced at PACED_SHARE (half) of the rate phase 2 reached (open loop):
    each request is due at a fixed time and its latency counts from then, so an
    answer that comes late shows in the figures instead of slowing the clock
@@ -69,6 +73,7 @@ from .http_client import (
     ceiling_work,
     order_work,
     phase,
+    rounds_combined,
 )
 
 API_KEY_NAME = "Benchmark shop"
@@ -346,6 +351,7 @@ def run(
     workers: int,
     threads: int,
     duration: float,
+    rounds: int = 1,
     campaigns: int = 0,
 ) -> Result:
     say("== order intake over HTTP: POST /api/v1/orders vs the stack's ceiling ==")
@@ -355,7 +361,8 @@ def run(
     with serving(workers=workers, threads=threads) as port:
         say(
             f"  gunicorn on {HOST}:{port}: {workers} workers x {threads} threads (gthread), "
-            f"DEBUG off; {connections} keep-alive connections, {duration:g} s per phase"
+            f"DEBUG off; {connections} keep-alive connections, {duration:g} s per phase, "
+            f"{rounds} round(s) of ceiling and orders"
         )
         measure = functools.partial(
             phase,
@@ -365,12 +372,21 @@ def run(
             workers=workers,
             duration=duration,
         )
-        ceiling = measure("ceiling", work=ceiling_work)
-        say(ceiling.describe())
+        ceilings, orders_rounds = [], []
+        for round_ in range(1, rounds + 1):
+            ceilings.append(measure(f"ceiling {round_}", work=ceiling_work))
+            say(ceilings[-1].describe())
+            orders_rounds.append(measure(f"orders {round_}", work=order_work(members)))
+            say(orders_rounds[-1].describe())
+        ceiling = rounds_combined("ceiling", ceilings)
+        orders = rounds_combined("orders", orders_rounds)
+        by_round = zip(ceilings, orders_rounds, strict=True)
+        say(
+            "  orders / ceiling, round by round: "
+            + ", ".join(f"{o.rate / c.rate:.2f}" for c, o in by_round)
+        )
         api_ceiling = measure("ceiling, API's chain", work=api_ceiling_work)
         say(api_ceiling.describe())
-        orders = measure("orders", work=order_work(members))
-        say(orders.describe())
         paced = measure("orders paced", work=order_work(members), rate=PACED_SHARE * orders.rate)
         say(paced.describe())
         result = Result(ceiling, api_ceiling, orders, paced, _ledger())
@@ -406,5 +422,6 @@ def main(args: argparse.Namespace) -> None:
         workers=args.workers,
         threads=args.threads,
         duration=args.duration,
+        rounds=args.rounds,
         campaigns=args.campaigns,
     )
