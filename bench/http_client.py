@@ -54,14 +54,17 @@ Work = Callable[[random.Random, str], Request]  # (the connection's rng, a uniqu
 @dataclass(frozen=True)
 class Cpu:
     """Processor time, in clock ticks, read from Linux's /proc: the machine's
-    (busy and in all, every core) and each server worker's and PostgreSQL
-    process's. The difference of two readings says where a phase's time went
-    and whether the machine had any to spare."""
+    (busy and in all, every core), each server worker's and all of PostgreSQL's.
+    The difference of two readings says where a phase's time went and whether
+    the machine had any to spare."""
 
     busy: int
     total: int
     server: dict[int, int]  # pid: ticks
-    database: dict[int, int]
+    # Every postgres process's ticks and those of its children that ended (the
+    # postmaster's): a backend that ends between two readings moves its ticks
+    # from its own line to the postmaster's, so the difference still counts them.
+    database: int
 
     @classmethod
     def read(cls, workers: set[int]) -> "Cpu | None":
@@ -70,7 +73,7 @@ class Cpu:
         with open("/proc/stat") as stat:
             ticks = [int(n) for n in stat.readline().split()[1:]]
         idle = ticks[3] + ticks[4]  # idle, iowait
-        server, database = {}, {}
+        server, database = {}, 0
         for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
             try:
                 with open(f"/proc/{pid}/stat") as stat:
@@ -78,28 +81,23 @@ class Cpu:
             except OSError:  # the process ended meanwhile
                 continue
             name = line[line.index("(") + 1 : line.rindex(")")]
-            utime, stime = (int(n) for n in line[line.rindex(")") + 2 :].split()[11:13])
+            utime, stime, cutime, cstime = map(int, line[line.rindex(")") + 2 :].split()[11:15])
             if pid in workers:
                 server[pid] = utime + stime
             elif name == "postgres":
-                database[pid] = utime + stime
+                database += utime + stime + cutime + cstime
         return cls(sum(ticks) - idle, sum(ticks), server, database)
 
     def since(self, start: "Cpu") -> str:
-        """What the machine did between `start` and this reading, in cores (a
-        process that ended in between is not counted)."""
+        """What the machine did between `start` and this reading, in cores."""
         seconds = (self.total - start.total) / (os.cpu_count() or 1)
         if seconds <= 0:
             return ""
-
-        def cores(now: dict[int, int], before: dict[int, int]) -> str:
-            ticks = sum(t - before.get(pid, 0) for pid, t in now.items())
-            return f"{ticks / seconds:.2f}"
-
+        server = sum(ticks - start.server.get(pid, 0) for pid, ticks in self.server.items())
         return (
             f"; machine {(self.busy - start.busy) / seconds:.2f} of {os.cpu_count()} cores "
-            f"busy (server {cores(self.server, start.server)}, "
-            f"PostgreSQL {cores(self.database, start.database)})"
+            f"busy (server {server / seconds:.2f}, "
+            f"PostgreSQL {(self.database - start.database) / seconds:.2f})"
         )
 
 
