@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from members.views import own_member
-from points.selectors import balance_get
 from shop.errors import DomainError
 from shop.selectors import shop_default
 
@@ -79,9 +78,15 @@ def reward_redeem_view(request: HttpRequest, code: str) -> HttpResponse:
                 error = refusal_text(refused)
             else:
                 if request.htmx:  # type: ignore[attr-defined]
-                    # The coupon in the card, and the page's balance line out of band.
-                    left = balance_get(member=member).available
-                    context = {"redemption": redemption, "available": left}
+                    # The coupon in the card; out of band, the page's balance line
+                    # and what the other cards say the member can afford now.
+                    left, cards = reward_cards(member=member)
+                    others = [
+                        (other, refusal_text(other.refusal))
+                        for other in cards
+                        if other.reward.code != code
+                    ]
+                    context = {"redemption": redemption, "available": left, "others": others}
                     return render(request, "rewards/_redeemed.html", context)
                 return redirect("rewards:redeemed", public_id=redemption.public_id)
         else:

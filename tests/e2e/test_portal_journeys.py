@@ -80,8 +80,11 @@ def test_redeem_a_reward_by_keyboard_and_find_the_coupon_in_the_wallet(page, liv
     (code,) = set(Coupon.objects.filter(owner=member).values_list("code", flat=True)) - before
     assert page.get_by_test_id("redeemed").get_by_test_id("coupon-code").inner_text() == code
     assert page.url.endswith("/me/rewards/")  # no reload: the card answered in place
-    # ...and the balance line above the cards says what is left (1,800 - 1,000).
+    # ...and the balance line above the cards says what is left (1,800 - 1,000),
+    # and what the other cards lack counts from it.
     assert "You have 800 points to spend." in page.get_by_test_id("rewards-balance").inner_text()
+    espresso = page.get_by_test_id("reward").filter(has_text="Espresso machine")
+    assert "You need 98,200 more points." in espresso.inner_text()
     page.get_by_role("link", name="Go to your wallet").click()
     assert code in page.locator("#wallet").inner_text()
 

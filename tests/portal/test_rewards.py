@@ -93,6 +93,7 @@ def test_the_same_confirmation_sent_twice_redeems_once(client, member):
 
 def test_redeem_with_htmx_answers_the_coupon_in_the_card(client, member):
     make_reward("ten-off", points=1000)
+    make_reward("mug", points=800)  # affordable with 1,500 points, not with the 500 left
     url = reverse("rewards:redeem", args=["ten-off"])
 
     fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
@@ -102,9 +103,13 @@ def test_redeem_with_htmx_answers_the_coupon_in_the_card(client, member):
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
     assert Coupon.objects.get(owner=member).code in html
-    # The page's balance line is swapped out of band: 1,500 - 1,000 left.
+    # Out of band: the page's balance line (1,500 - 1,000 left) and the other
+    # cards' actions, the mug's now out of reach; not the redeemed card's own.
     (balance,) = re.findall(r'<p id="rewards-balance"[^>]*>.*?</p>', html, re.S)
     assert 'hx-swap-oob="true"' in balance and "<strong>500</strong>" in balance
+    (mug,) = re.findall(r'<div id="reward-mug-action"[^>]*>.*?</div>', html, re.S)
+    assert 'hx-swap-oob="true"' in mug and "You need 300 more points." in mug
+    assert 'id="reward-ten-off-action"' not in html
 
 
 @pytest.mark.parametrize(
