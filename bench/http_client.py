@@ -278,13 +278,11 @@ class Connection:
 def rounds_combined(name: str, rounds: list[Phase]) -> Phase:
     """The phases of the same work, run one after the other, as one: their
     requests and seconds added up."""
-    total = Tally()
+    total, workers = Tally(), Counter[int]()
     for round_ in rounds:
         total.add(round_.tally)
-    total.seconds = sum(round_.tally.seconds for round_ in rounds)
-    workers: Counter[int] = Counter()
-    for round_ in rounds:
         workers |= round_.workers
+    total.seconds = sum(round_.tally.seconds for round_ in rounds)
     return Phase(
         name,
         rounds[0].connections,

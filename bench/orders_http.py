@@ -351,7 +351,7 @@ def run(
     workers: int,
     threads: int,
     duration: float,
-    rounds: int = 1,
+    rounds: int,
     campaigns: int = 0,
 ) -> Result:
     say("== order intake over HTTP: POST /api/v1/orders vs the stack's ceiling ==")

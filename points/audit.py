@@ -8,6 +8,7 @@ from batch.models import JobRun, Status
 from batch.services import program_midnight
 from members.models import Member
 
+from .ledger_sql import ACCOUNT, ENTRY, LOT, MEMBER
 from .models import Account, Lot
 
 
@@ -23,12 +24,12 @@ def _mismatched(totals: str, differs: str) -> list[str]:
     every pending lot once per account: minutes for 20,000 members)."""
     sql = f"""
         SELECT m.number
-        FROM points_account a
-        JOIN members_member m ON m.id = a.member_id
+        FROM {ACCOUNT} a
+        JOIN {MEMBER} m ON m.id = a.member_id
         LEFT JOIN ({totals}) t ON t.member_id = a.member_id
         WHERE {differs}
         ORDER BY m.number
-    """  # noqa: S608 - the two parts are this module's constants
+    """  # noqa: S608 - the table names are the models', the two parts this module's
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return [number for (number,) in cursor.fetchall()]
@@ -38,15 +39,15 @@ def audit_balances_match_entries() -> list[str]:
     """The balances equal the sums of the entries, and the available balance the
     `balance_after` of the member's last entry."""
     return _mismatched(
-        """
+        f"""
         SELECT e.member_id, e.available, e.pending, last.balance_after
         FROM (
             SELECT member_id, SUM(amount) AS available, SUM(pending_change) AS pending,
                    MAX(id) AS last_id
-            FROM points_entry GROUP BY member_id
+            FROM {ENTRY} GROUP BY member_id
         ) e
-        JOIN points_entry last ON last.id = e.last_id
-        """,
+        JOIN {ENTRY} last ON last.id = e.last_id
+        """,  # noqa: S608 - the table name is the model's
         """
         a.available <> COALESCE(t.available, 0)
         OR a.pending <> COALESCE(t.pending, 0)
@@ -59,12 +60,12 @@ def audit_balances_match_lots() -> list[str]:
     """The pending balance equals the pending lots' remaining points, and the
     available one (when not in debt) the other lots'."""
     return _mismatched(
-        """
+        f"""
         SELECT member_id,
                SUM(CASE WHEN pending THEN remaining ELSE 0 END) AS pending,
                SUM(CASE WHEN pending THEN 0 ELSE remaining END) AS available
-        FROM points_lot GROUP BY member_id
-        """,
+        FROM {LOT} GROUP BY member_id
+        """,  # noqa: S608 - the table name is the model's
         """
         a.pending <> COALESCE(t.pending, 0)
         OR COALESCE(t.available, 0) <> CASE WHEN a.available > 0 THEN a.available ELSE 0 END

@@ -15,7 +15,14 @@ from shop.errors import DomainError
 from shop.selectors import shop_default
 
 from .models import RewardRedemption
-from .selectors import WalletTab, reward_card, reward_cards, wallet_coupons, wallet_gifts
+from .selectors import (
+    RewardCard,
+    WalletTab,
+    reward_card,
+    reward_cards,
+    wallet_coupons,
+    wallet_gifts,
+)
 from .services.rewards import reward_redeem
 
 # What the member reads when a redemption is refused, by the error's code.
@@ -36,6 +43,11 @@ def refusal_text(error: DomainError | None) -> str:
     return "" if error is None else str(REFUSALS.get(error.code, REFUSAL_OTHER))
 
 
+def _shown(cards: list[RewardCard]) -> list[tuple[RewardCard, str]]:
+    """The cards as the templates take them: each with why it cannot be redeemed."""
+    return [(card, refusal_text(card.refusal)) for card in cards]
+
+
 @login_required
 @require_GET
 def rewards(request: HttpRequest) -> HttpResponse:
@@ -47,7 +59,7 @@ def rewards(request: HttpRequest) -> HttpResponse:
         {
             "member": member,
             "available": available,
-            "cards": [(card, refusal_text(card.refusal)) for card in cards],
+            "cards": _shown(cards),
         },
     )
 
@@ -81,11 +93,7 @@ def reward_redeem_view(request: HttpRequest, code: str) -> HttpResponse:
                     # The coupon in the card; out of band, the page's balance line
                     # and what the other cards say the member can afford now.
                     left, cards = reward_cards(member=member)
-                    others = [
-                        (other, refusal_text(other.refusal))
-                        for other in cards
-                        if other.reward.code != code
-                    ]
+                    others = _shown([other for other in cards if other.reward.code != code])
                     context = {"redemption": redemption, "available": left, "others": others}
                     return render(request, "rewards/_redeemed.html", context)
                 return redirect("rewards:redeemed", public_id=redemption.public_id)
